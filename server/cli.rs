@@ -1,0 +1,47 @@
+//! The command line: one subcommand per way of using the playground.
+//!
+//! `serve` (the default) hosts the playground, `healthcheck` asks a running one whether it is up; `run` and
+//! `bench` drive the engine headless.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "eda-playground",
+    version,
+    about = "A playground for event-driven architecture study sessions"
+)]
+// With no subcommand the top-level flags are the `serve` flags; mixing them with a subcommand is an error
+// rather than a silently ignored flag.
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: crate::config::ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the playground in the browser (the default when no subcommand is given).
+    Serve(crate::config::ServeArgs),
+    /// Ask a running server for /healthz: exit 0 when it answers 200, 1 otherwise.
+    Healthcheck(crate::healthcheck::HealthcheckArgs),
+    /// Run a scenario headless and print a summary (or the trace as JSON lines).
+    Run(crate::headless::RunArgs),
+    /// Measure the engine: simulated deliveries per second per benchmark scenario.
+    Bench(crate::headless::BenchArgs),
+}
+
+/// Dispatches a parsed command line and turns its outcome into the process exit code.
+pub fn run_cli(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Serve(args)) => crate::serve::run(args),
+        Some(Command::Healthcheck(args)) => crate::healthcheck::run(args),
+        Some(Command::Run(args)) => crate::headless::run(args),
+        Some(Command::Bench(args)) => crate::headless::bench(args),
+        None => crate::serve::run(cli.serve),
+    }
+}

@@ -1,0 +1,21 @@
+//! EDA Playground: a self-hosted browser playground for event-driven architecture workshops.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line; one subcommand per way of using the playground.
+//! - [`config`]: typed settings from flags and `EDA_*` environment variables, with the caps.
+//! - [`telemetry`]: the `tracing` subscriber (text or JSON lines), silenceable in tests.
+//! - [`serve`]: bind, accept with TCP_NODELAY, serve until a graceful shutdown.
+//! - [`healthcheck`]: the `healthcheck` subcommand, a tiny HTTP/1.1 client for `/healthz`.
+//! - [`web`]: the axum router built in one place (`web::app`): pages, static files, health, security
+//!   headers, errors, shutdown.
+//! - [`engine`]: the pure, deterministic broker simulation, driven by passed-in virtual time.
+//! - [`headless`]: `run` and `bench`: the engine without a browser.
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod headless;
+pub mod healthcheck;
+pub mod serve;
+pub mod telemetry;
+pub mod web;
