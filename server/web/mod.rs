@@ -1,0 +1,36 @@
+//! The web layer: routes, pages, static files and the middleware around them.
+//!
+//! [`app`] builds the whole router in one place, so tests exercise exactly what the server runs, without a
+//! socket, through `tower::ServiceExt::oneshot`.
+pub mod error;
+pub mod health;
+pub mod pages;
+pub mod security;
+pub mod shutdown;
+pub mod state;
+pub mod static_files;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+pub use error::AppError;
+pub use state::AppState;
+
+/// The application: every route, the 404 fallback, security headers and request tracing.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(health::healthz))
+        .route("/static/{*path}", get(static_files::serve_static))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(axum::middleware::map_response(
+            security::set_security_headers,
+        ))
+        .layer(TraceLayer::new_for_http())
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,154 @@
+//! Static files (CSS, JS, icons), embedded in the binary so the server is one file that works offline.
+//!
+//! A small table of `include_bytes!` entries rather than a crate: there are a handful of files, the table
+//! states each content type explicitly, and a file missing from `static/` fails the build.
+//!
+//! Caching: pages link each file as `/static/PATH?v=HASH` (see [`href`]), where HASH is computed from the
+//! content at compile time. A request carrying the current hash may be cached for a year, because a new
+//! build with different content links a different URL. Any other request must revalidate; the `ETag`
+//! makes that a cheap 304.
+use axum::extract::{Path, RawQuery};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::web::error::AppError;
+
+/// One embedded file.
+#[derive(Debug)]
+pub struct Asset {
+    /// The path below `/static/`, e.g. `css/app.css`.
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
+    /// FNV-1a of `body`, computed at compile time; names the version in URLs and ETags.
+    pub hash: u64,
+}
+
+const fn asset(path: &'static str, content_type: &'static str, body: &'static [u8]) -> Asset {
+    Asset {
+        path,
+        content_type,
+        body,
+        hash: fnv1a(body),
+    }
+}
+
+/// Every file served under `/static/`.
+pub static ASSETS: &[Asset] = &[
+    asset(
+        "css/app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/app.css"),
+    ),
+    asset(
+        "js/app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/app.js"),
+    ),
+    asset(
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../static/favicon.svg"),
+    ),
+];
+
+/// `Cache-Control` for a request that names the current version: it can never change under that URL.
+const CACHE_VERSIONED: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` for any other request: keep a copy, but ask (with the ETag) before using it.
+const CACHE_REVALIDATE: &str = "no-cache";
+
+pub fn find(path: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|asset| asset.path == path)
+}
+
+/// The URL pages use for a static file, with its content hash so browsers can cache it safely.
+/// An unknown path gets a plain URL (and a 404 when fetched); a test checks every linked path exists.
+pub fn href(path: &str) -> String {
+    match find(path) {
+        Some(asset) => format!("/static/{}?v={:016x}", asset.path, asset.hash),
+        None => format!("/static/{path}"),
+    }
+}
+
+/// `GET /static/{*path}`.
+pub async fn serve_static(
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let asset = find(&path).ok_or(AppError::NotFound)?;
+    let version = format!("{:016x}", asset.hash);
+    let etag = format!("\"{version}\"");
+    let cache_control = match query.as_deref().and_then(|q| q.strip_prefix("v=")) {
+        Some(requested) if requested == version => CACHE_VERSIONED,
+        _ => CACHE_REVALIDATE,
+    };
+    // Both values are built from hex digits, quotes and ASCII constants, which are valid header values.
+    let etag_value = HeaderValue::from_str(&etag).map_err(|e| AppError::Internal(e.to_string()))?;
+    let cache_headers = [
+        (ETAG, etag_value),
+        (CACHE_CONTROL, HeaderValue::from_static(cache_control)),
+    ];
+
+    let unchanged = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
+    }
+    Ok((
+        cache_headers,
+        [(CONTENT_TYPE, HeaderValue::from_static(asset.content_type))],
+        asset.body,
+    )
+        .into_response())
+}
+
+/// 64-bit FNV-1a: tiny, `const`, and good enough to tell two versions of a file apart (not for security).
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a_matches_the_reference_values() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn href_carries_the_content_hash() {
+        let css = find("css/app.css").map(|a| a.hash);
+        assert_eq!(
+            Some(href("css/app.css")),
+            css.map(|h| format!("/static/css/app.css?v={h:016x}"))
+        );
+        assert_eq!(href("missing.css"), "/static/missing.css");
+    }
+
+    #[test]
+    fn paths_are_unique() {
+        for (i, a) in ASSETS.iter().enumerate() {
+            assert!(
+                ASSETS[i + 1..].iter().all(|b| b.path != a.path),
+                "duplicate {}",
+                a.path
+            );
+        }
+    }
+}
