@@ -1,0 +1,154 @@
+//! Running the server: prepare directories, bind, accept with TCP_NODELAY, serve until shutdown.
+use std::future::IntoFuture;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError, ServeArgs, connectable};
+use crate::telemetry;
+use crate::web::shutdown::shutdown_signal;
+use crate::web::{AppState, app};
+
+/// How long open connections may take to finish after a shutdown signal. After it the server returns
+/// anyway, so a stuck client cannot keep `docker stop` waiting until Docker's own kill (10 s by default).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir { path: PathBuf, source: io::Error },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(io::Error),
+    #[error("server stopped with an error: {0}")]
+    Serve(io::Error),
+}
+
+/// `eda-playground serve`: resolve the configuration, start logging and run until Ctrl-C or SIGTERM.
+pub fn run(args: ServeArgs) -> ExitCode {
+    telemetry::init(args.log_format);
+    let outcome = Config::from_args_and_env(args)
+        .map_err(ServeError::from)
+        .and_then(|config| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(ServeError::Runtime)?
+                .block_on(start(config))
+        });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the playground server stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prepares the directories, binds `config.bind` and serves until the process is asked to stop.
+pub async fn start(config: Config) -> Result<(), ServeError> {
+    prepare_data_dir(&config.data_dir).await?;
+    log_exercises_dir(config.exercises_dir.as_deref()).await;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+
+    let state = AppState::new(config);
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        shutdown.trigger();
+    });
+    serve(listener, state).await.map_err(ServeError::Serve)
+}
+
+/// Serves the playground on an already-bound listener until `state.shutdown` is triggered.
+///
+/// Tests bind `127.0.0.1:0` themselves, so they know the port before the server runs and never wait for it.
+pub async fn serve(listener: TcpListener, state: AppState) -> io::Result<()> {
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!(%addr, "serving the playground on http://{}", connectable(addr)),
+        Err(error) => tracing::warn!(%error, "serving the playground (address unknown)"),
+    }
+    // axum does not set TCP_NODELAY; without it Nagle's algorithm delays small writes (measured: static
+    // files 25x slower) and every WebSocket frame.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
+        }
+    });
+
+    let shutdown = state.shutdown.clone();
+    let graceful = {
+        let shutdown = shutdown.clone();
+        async move { shutdown.triggered().await }
+    };
+    let server = axum::serve(listener, app(state))
+        .with_graceful_shutdown(graceful)
+        .into_future();
+    let deadline = async {
+        shutdown.triggered().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => {
+            tracing::info!("the playground server has stopped");
+            result
+        }
+        () = deadline => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+async fn prepare_data_dir(path: &Path) -> Result<(), ServeError> {
+    tokio::fs::create_dir_all(path)
+        .await
+        .map_err(|source| ServeError::DataDir {
+            path: path.to_owned(),
+            source,
+        })?;
+    tracing::info!(path = %path.display(), "data directory ready");
+    Ok(())
+}
+
+/// The custom exercises directory is optional (the Docker image always names `/exercises`), so a missing or
+/// empty one is only worth a log line.
+async fn log_exercises_dir(path: Option<&Path>) {
+    let Some(path) = path else {
+        tracing::info!("no custom exercises directory; serving the bundled exercises");
+        return;
+    };
+    match tokio::fs::read_dir(path).await {
+        Ok(mut entries) => match entries.next_entry().await {
+            Ok(Some(_)) => {
+                tracing::info!(path = %path.display(), "custom exercises directory found")
+            }
+            Ok(None) => {
+                tracing::info!(path = %path.display(), "custom exercises directory is empty")
+            }
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "cannot read the custom exercises directory")
+            }
+        },
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            tracing::info!(path = %path.display(), "custom exercises directory does not exist; serving the bundled exercises")
+        }
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "cannot read the custom exercises directory")
+        }
+    }
+}
