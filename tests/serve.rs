@@ -2,7 +2,7 @@
 //! and nothing waits by sleeping.
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use eda_playground::config::Config;
@@ -144,18 +144,20 @@ async fn healthcheck_subcommand_finds_the_server_through_each_way_of_naming_it()
 #[tokio::test]
 async fn binary_serves_until_sigterm() {
     let data = std::env::temp_dir().join(format!("eda-playground-test-{}", uuid::Uuid::new_v4()));
-    let mut child = Command::new(BINARY)
-        .env("EDA_BIND", "127.0.0.1:0")
-        .env("EDA_DATA", &data)
-        .env("EDA_LOG_FORMAT", "json")
-        .env("EDA_EXERCISES", data.join("no-such-dir"))
-        .env_remove("PORT")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(
+        Command::new(BINARY)
+            .env("EDA_BIND", "127.0.0.1:0")
+            .env("EDA_DATA", &data)
+            .env("EDA_LOG_FORMAT", "json")
+            .env("EDA_EXERCISES", data.join("no-such-dir"))
+            .env_remove("PORT")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
 
     // Read JSON log lines until the server says where it listens; the process writes that line after binding.
     let (addr, lines) = tokio::task::spawn_blocking(move || {
@@ -177,26 +179,28 @@ async fn binary_serves_until_sigterm() {
     probe_blocking(Target::from_bind(addr)).await.unwrap();
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || {
-        let rest: Vec<String> = lines.map_while(Result::ok).collect();
-        (child.wait().unwrap(), rest)
+    let (exit, logs) = tokio::task::spawn_blocking(move || {
+        let logs: Vec<String> = lines.map_while(Result::ok).collect();
+        (child.0.wait().unwrap(), logs)
     })
     .await
     .unwrap();
-    assert!(
-        status.0.success(),
-        "exit status {:?}, logs: {:?}",
-        status.0,
-        status.1
-    );
-    assert!(
-        status.1.iter().any(|l| l.contains("SIGTERM")),
-        "logs: {:?}",
-        status.1
-    );
+    assert!(exit.success(), "exit status {exit:?}, logs: {logs:?}");
+    assert!(logs.iter().any(|l| l.contains("SIGTERM")), "logs: {logs:?}");
     std::fs::remove_dir_all(&data).unwrap();
+}
+
+/// Kills the child process if a test fails before it exits, so no server outlives its test.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // Errors mean the process has already exited, which is the outcome wanted.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
