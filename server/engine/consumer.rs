@@ -1,0 +1,733 @@
+//! Consumers: their instances, and what happens to one message from arrival to ack.
+//!
+//! An instance holds the deliveries pushed to it in a local buffer and processes them one
+//! at a time. Processing takes virtual time; then the attempt succeeds, fails (and the
+//! retry policy decides what next) or crashes the instance. The ack mode decides whether
+//! the broker heard about the message before or after that work.
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::business::{Business, BusinessOutcome};
+use super::design::{AckMode, Design};
+use super::ids::{ConsumerId, DeliveryTag, Millis, QueueId};
+use super::message::{Message, MessageRef, Publisher};
+use super::network::{Link, Transit};
+use super::queue::{AckOutcome, Envelope};
+use super::scenario::{ConsumerSpec, EmitOn};
+use super::stream::Group;
+use super::trace::{DeadLetterReason, DropReason, FailureReason, TraceKind};
+use super::world::{Pending, Sender, World};
+
+/// Instances one consumer may run. Adding one more is refused with a clear error.
+pub const MAX_INSTANCES: usize = 16;
+
+/// Deliveries one instance buffers beyond its prefetch (network duplicates can exceed
+/// it). At the limit a further delivery is dropped, as a client library would drop it.
+pub const MAX_INSTANCE_BUFFER: usize = 1_024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    Up,
+    Crashed,
+    Removed,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Work {
+    pub(crate) message: MessageRef,
+    pub(crate) source: WorkSource,
+    /// Which attempt at this message this is (deliveries for a queue, local tries for a
+    /// stream).
+    pub(crate) attempt: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WorkSource {
+    Queue {
+        queue: QueueId,
+        tag: DeliveryTag,
+    },
+    Stream {
+        partition: u32,
+        offset: u64,
+        generation: u32,
+    },
+}
+
+pub(crate) struct Instance {
+    pub(crate) status: InstanceStatus,
+    /// Bumped at every crash, so that events meant for an earlier life are ignored.
+    pub(crate) incarnation: u32,
+    /// Deliveries the broker counts against this instance's prefetch.
+    pub(crate) unacked: u32,
+    pub(crate) buffer: VecDeque<Work>,
+    pub(crate) current: Option<Work>,
+    /// When the last stream record fetched arrives (fetches are ordered).
+    pub(crate) last_arrival: Millis,
+}
+
+impl Instance {
+    pub(crate) fn new() -> Self {
+        Self {
+            status: InstanceStatus::Up,
+            incarnation: 0,
+            unacked: 0,
+            buffer: VecDeque::new(),
+            current: None,
+            last_arrival: 0,
+        }
+    }
+
+    /// After a rebalance the records fetched for the old assignment are thrown away.
+    pub(crate) fn drop_stream_buffer(&mut self) {
+        self.buffer
+            .retain(|work| matches!(work.source, WorkSource::Queue { .. }));
+        self.unacked = u32::from(self.current.is_some());
+    }
+}
+
+pub(crate) enum Source {
+    Queue(QueueId),
+    Stream(Group),
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConsumerStats {
+    pub(crate) received: u64,
+    pub(crate) succeeded: u64,
+    pub(crate) failed: u64,
+    pub(crate) crashes: u64,
+}
+
+pub(crate) struct Consumer {
+    pub(crate) name: Arc<str>,
+    pub(crate) spec: ConsumerSpec,
+    pub(crate) design: Design,
+    pub(crate) source: Source,
+    pub(crate) instances: Vec<Instance>,
+    pub(crate) link: Link,
+    pub(crate) paused: bool,
+    pub(crate) slow_factor: u32,
+    pub(crate) dependency_down: bool,
+    /// Calls to the dependency in the current virtual second: (second, calls).
+    pub(crate) dependency_window: (u64, u32),
+    pub(crate) business: Business,
+    /// The read model and offsets saved at the last checkpoint.
+    pub(crate) checkpoint: Option<(Business, Vec<u64>)>,
+    pub(crate) since_checkpoint: u64,
+    pub(crate) stats: ConsumerStats,
+}
+
+impl Consumer {
+    pub(crate) fn has_running_instance(&self) -> bool {
+        self.instances
+            .iter()
+            .any(|i| i.status == InstanceStatus::Up)
+    }
+
+    /// The queue its dead letters live in.
+    pub(crate) fn dead_letter_queue(&self) -> QueueId {
+        match &self.source {
+            Source::Queue(queue) => *queue,
+            Source::Stream(group) => group.dead_letters,
+        }
+    }
+
+    fn accepts_schema(&self, version: u32) -> bool {
+        let known = &self.spec.schema_versions;
+        if known.contains(&version) {
+            return true;
+        }
+        let newest = known.iter().copied().max().unwrap_or(0);
+        if version > newest {
+            self.design.tolerant_reader
+        } else {
+            self.design.upcast
+        }
+    }
+}
+
+/// How one processing attempt ended.
+enum Attempt {
+    Done,
+    Failed(FailureReason),
+    Crashed,
+}
+
+impl World {
+    pub(crate) fn arrive_at_instance(
+        &mut self,
+        consumer: ConsumerId,
+        instance: u32,
+        incarnation: u32,
+        work: Work,
+    ) {
+        let target = &self.consumers[consumer.index()];
+        let state = &target.instances[instance as usize];
+        if state.incarnation != incarnation || state.status != InstanceStatus::Up {
+            self.record(TraceKind::Dropped {
+                message: work.message.id,
+                reason: DropReason::InstanceCrashed,
+                producer: None,
+                consumer: Some(consumer),
+            });
+            return;
+        }
+        if let (WorkSource::Stream { generation, .. }, Source::Stream(group)) =
+            (work.source, &target.source)
+            && generation != group.generation
+        {
+            // Fetched for an assignment that no longer holds; the new owner reads it.
+            return;
+        }
+        if state.buffer.len() >= MAX_INSTANCE_BUFFER {
+            self.record(TraceKind::Dropped {
+                message: work.message.id,
+                reason: DropReason::QueueFull,
+                producer: None,
+                consumer: Some(consumer),
+            });
+            return;
+        }
+        self.record(TraceKind::Received {
+            message: work.message.id,
+            consumer,
+            instance,
+        });
+        self.consumers[consumer.index()].stats.received += 1;
+        if self.consumers[consumer.index()].design.ack_mode == AckMode::OnReceipt {
+            self.acknowledge(consumer, &work, AckOutcome::Ack);
+        }
+        let state = &mut self.consumers[consumer.index()].instances[instance as usize];
+        state.buffer.push_back(work);
+        if state.current.is_none() {
+            self.start_next(consumer, instance);
+        }
+    }
+
+    pub(crate) fn start_next(&mut self, consumer: ConsumerId, instance: u32) {
+        let target = &mut self.consumers[consumer.index()];
+        if target.paused {
+            return;
+        }
+        let duration = target
+            .spec
+            .processing_ms
+            .saturating_mul(u64::from(target.slow_factor.max(1)));
+        let state = &mut target.instances[instance as usize];
+        if state.status != InstanceStatus::Up || state.current.is_some() {
+            return;
+        }
+        let Some(work) = state.buffer.pop_front() else {
+            return;
+        };
+        state.current = Some(work);
+        let incarnation = state.incarnation;
+        self.schedule(
+            duration,
+            Pending::ProcessingDone {
+                consumer,
+                instance,
+                incarnation,
+            },
+        );
+    }
+
+    pub(crate) fn local_retry(&mut self, consumer: ConsumerId, instance: u32, incarnation: u32) {
+        let target = &self.consumers[consumer.index()];
+        let state = &target.instances[instance as usize];
+        if state.incarnation != incarnation || state.current.is_none() {
+            return;
+        }
+        let duration = target
+            .spec
+            .processing_ms
+            .saturating_mul(u64::from(target.slow_factor.max(1)));
+        self.schedule(
+            duration,
+            Pending::ProcessingDone {
+                consumer,
+                instance,
+                incarnation,
+            },
+        );
+    }
+
+    pub(crate) fn processing_done(
+        &mut self,
+        consumer: ConsumerId,
+        instance: u32,
+        incarnation: u32,
+    ) {
+        let state = &mut self.consumers[consumer.index()].instances[instance as usize];
+        if state.incarnation != incarnation || state.status != InstanceStatus::Up {
+            return;
+        }
+        let Some(work) = state.current.clone() else {
+            return;
+        };
+        match self.attempt(consumer, instance, &work) {
+            Attempt::Crashed => {}
+            Attempt::Failed(reason) => {
+                self.consumers[consumer.index()].stats.failed += 1;
+                self.record(TraceKind::ProcessingFailed {
+                    message: work.message.id,
+                    consumer,
+                    instance,
+                    attempt: work.attempt,
+                    reason,
+                });
+                self.after_failure(consumer, instance, work);
+            }
+            Attempt::Done => {
+                self.consumers[consumer.index()].stats.succeeded += 1;
+                self.record_processed(consumer, &work);
+                if self.consumers[consumer.index()].design.ack_mode == AckMode::AfterProcessing {
+                    self.acknowledge(consumer, &work, AckOutcome::Ack);
+                }
+                self.finish(consumer, instance, &work);
+            }
+        }
+    }
+
+    /// One processing attempt: checks, business effect, crashes and follow-up events.
+    fn attempt(&mut self, consumer: ConsumerId, instance: u32, work: &Work) -> Attempt {
+        let message = &work.message;
+        let target = &mut self.consumers[consumer.index()];
+        if message.malformed {
+            return Attempt::Failed(FailureReason::Malformed);
+        }
+        if target
+            .spec
+            .failures
+            .poison_event_types
+            .iter()
+            .any(|poison| **poison == *message.event_type)
+        {
+            return Attempt::Failed(FailureReason::PoisonType);
+        }
+        if !target.accepts_schema(message.schema_version) {
+            return Attempt::Failed(FailureReason::UnknownSchemaVersion);
+        }
+        if target.dependency_down {
+            return Attempt::Failed(FailureReason::DependencyDown);
+        }
+        if let Some(capacity) = target.spec.dependency_capacity_per_sec {
+            let second = self.now / 1_000;
+            let window = &mut target.dependency_window;
+            if window.0 != second {
+                *window = (second, 0);
+            }
+            window.1 += 1;
+            if window.1 > capacity {
+                return Attempt::Failed(FailureReason::DependencyOverloaded);
+            }
+        }
+        let failures = &target.spec.failures;
+        let (transient, crash_before, decline, crash_after) = (
+            failures.transient_error_probability,
+            failures.crash_before_ack_probability,
+            failures.decline_probability,
+            failures.crash_after_effect_probability,
+        );
+        if self.rng.chance(transient) {
+            return Attempt::Failed(FailureReason::Transient);
+        }
+        if self.rng.chance(crash_before) {
+            self.crash_instance(consumer, instance);
+            return Attempt::Crashed;
+        }
+        if self.rng.chance(decline) {
+            target_business_declined(&mut self.consumers[consumer.index()], message);
+            self.record(TraceKind::Declined {
+                message: message.id,
+                consumer,
+            });
+            self.emit_follow_ups(consumer, message, EmitOn::Declined);
+            return Attempt::Done;
+        }
+        let outcome = self.apply_business(consumer, instance, message);
+        if self.rng.chance(crash_after) {
+            self.crash_instance(consumer, instance);
+            return Attempt::Crashed;
+        }
+        if outcome == BusinessOutcome::Applied {
+            self.emit_follow_ups(consumer, message, EmitOn::Success);
+            self.answer_request(consumer, message);
+        }
+        Attempt::Done
+    }
+
+    /// Notes how far a stream group has processed, which is what a checkpoint saves.
+    fn record_processed(&mut self, consumer: ConsumerId, work: &Work) {
+        let WorkSource::Stream {
+            partition, offset, ..
+        } = work.source
+        else {
+            return;
+        };
+        if let Source::Stream(group) = &mut self.consumers[consumer.index()].source {
+            group.processed[partition as usize] = offset + 1;
+        }
+        self.maybe_checkpoint(consumer);
+    }
+
+    /// Decides what a failed attempt leads to: a broker-side retry (nack with a delay), a
+    /// reject to the dead-letter queue, or a consumer-side retry of the message it holds.
+    fn after_failure(&mut self, consumer: ConsumerId, instance: u32, mut work: Work) {
+        let design = self.consumers[consumer.index()].design.clone();
+        let exhausted = work.attempt >= design.retry.max_attempts();
+        let broker_retries = matches!(work.source, WorkSource::Queue { .. })
+            && design.ack_mode == AckMode::AfterProcessing;
+        if broker_retries {
+            let outcome = if exhausted {
+                AckOutcome::Reject
+            } else {
+                let delay = design
+                    .retry
+                    .delay_after(work.attempt, |max| self.rng.up_to(max));
+                AckOutcome::Requeue { delay }
+            };
+            self.acknowledge(consumer, &work, outcome);
+            self.finish(consumer, instance, &work);
+            return;
+        }
+        if exhausted {
+            self.give_up_locally(consumer, &work, design.ack_mode);
+            self.finish(consumer, instance, &work);
+            return;
+        }
+        let delay = design
+            .retry
+            .delay_after(work.attempt, |max| self.rng.up_to(max));
+        work.attempt += 1;
+        self.record(TraceKind::RetryScheduled {
+            message: work.message.id,
+            consumer,
+            next_attempt: work.attempt,
+            delay_ms: delay,
+            due_at: self.now + delay,
+        });
+        let state = &mut self.consumers[consumer.index()].instances[instance as usize];
+        let incarnation = state.incarnation;
+        state.current = Some(work);
+        self.schedule(
+            delay,
+            Pending::LocalRetry {
+                consumer,
+                instance,
+                incarnation,
+            },
+        );
+    }
+
+    /// A consumer-side retry ran out: a stream record goes to the group's dead letters
+    /// and the group moves past it; a message acked on receipt is simply gone.
+    fn give_up_locally(&mut self, consumer: ConsumerId, work: &Work, ack_mode: AckMode) {
+        match work.source {
+            WorkSource::Stream { .. } => {
+                let queue = self.consumers[consumer.index()].dead_letter_queue();
+                let envelope = Envelope {
+                    message: work.message.clone(),
+                    attempts: work.attempt,
+                };
+                self.dead_letter(queue, envelope, DeadLetterReason::Rejected);
+                if ack_mode == AckMode::AfterProcessing {
+                    self.send_commit(consumer, work);
+                }
+            }
+            WorkSource::Queue { .. } => self.record(TraceKind::Dropped {
+                message: work.message.id,
+                reason: DropReason::FailedAfterAck,
+                producer: None,
+                consumer: Some(consumer),
+            }),
+        }
+    }
+
+    /// Done with the message in hand: free the instance and take the next one.
+    fn finish(&mut self, consumer: ConsumerId, instance: u32, work: &Work) {
+        self.consumers[consumer.index()].instances[instance as usize].current = None;
+        if matches!(work.source, WorkSource::Stream { .. }) {
+            self.stream_delivery_done(consumer, instance);
+        }
+        self.start_next(consumer, instance);
+    }
+
+    /// Tells the broker how a delivery went: an ack, nack or reject for a queue, an offset
+    /// commit for a stream. It crosses the consumer's link like everything else.
+    pub(crate) fn acknowledge(&mut self, consumer: ConsumerId, work: &Work, outcome: AckOutcome) {
+        let WorkSource::Queue { queue, tag } = work.source else {
+            if outcome == AckOutcome::Ack {
+                self.send_commit(consumer, work);
+            }
+            return;
+        };
+        let message = work.message.id;
+        let transit = self.consumers[consumer.index()].link.send(&mut self.rng);
+        let event = |_: ()| Pending::AckArrives {
+            queue,
+            tag,
+            message,
+            consumer,
+            outcome,
+        };
+        match transit {
+            Transit::Arrives(delay, duplicate) => {
+                self.schedule(delay, event(()));
+                if let Some(second) = duplicate {
+                    self.schedule(second, event(()));
+                }
+            }
+            Transit::Lost | Transit::Cut => {
+                let reason = if transit == Transit::Cut {
+                    DropReason::LinkCut
+                } else {
+                    DropReason::LinkLoss
+                };
+                self.record(TraceKind::Dropped {
+                    message,
+                    reason,
+                    producer: None,
+                    consumer: Some(consumer),
+                });
+            }
+        }
+    }
+
+    fn emit_follow_ups(&mut self, consumer: ConsumerId, cause: &Message, on: EmitOn) {
+        let rules: Vec<_> = self.consumers[consumer.index()]
+            .spec
+            .emits
+            .iter()
+            .filter(|rule| rule.on == on)
+            .cloned()
+            .collect();
+        for rule in rules {
+            let Some(channel) = self.channel_id(&rule.channel) else {
+                continue;
+            };
+            let correlation_id = if self.consumers[consumer.index()]
+                .design
+                .propagate_correlation
+            {
+                cause.correlation_id
+            } else {
+                self.new_correlation_id()
+            };
+            let message = Message {
+                id: self.new_message_id(),
+                event_type: Arc::from(rule.event_type.as_str()),
+                schema_version: rule.schema_version,
+                key: cause.key.clone(),
+                seq: cause.seq,
+                payload: cause.payload.clone(),
+                correlation_id,
+                causation_id: Some(cause.id),
+                channel,
+                publisher: Publisher::Consumer(consumer),
+                produced_at: self.now,
+                reply_to: None,
+                malformed: false,
+            };
+            self.publish(Arc::new(message), Sender::Consumer(consumer));
+        }
+    }
+
+    fn answer_request(&mut self, consumer: ConsumerId, request: &Message) {
+        let Some(reply_to) = request.reply_to else {
+            return;
+        };
+        if !self.consumers[consumer.index()].spec.replies {
+            return;
+        }
+        let reply = Message {
+            id: self.new_message_id(),
+            event_type: Arc::from(format!("{}Reply", request.event_type)),
+            schema_version: 1,
+            key: request.key.clone(),
+            seq: request.seq,
+            payload: request.payload.clone(),
+            correlation_id: request.correlation_id,
+            causation_id: Some(request.id),
+            channel: reply_to,
+            publisher: Publisher::Consumer(consumer),
+            produced_at: self.now,
+            reply_to: None,
+            malformed: false,
+        };
+        self.publish(Arc::new(reply), Sender::Consumer(consumer));
+    }
+
+    pub(crate) fn crash_instance(&mut self, consumer: ConsumerId, instance: u32) {
+        self.stop_instance(consumer, instance, InstanceStatus::Crashed);
+        let target = &mut self.consumers[consumer.index()];
+        target.stats.crashes += 1;
+        if let Some(after) = target.spec.failures.restart_after_ms {
+            let incarnation = target.instances[instance as usize].incarnation;
+            self.schedule(
+                after,
+                Pending::InstanceRestart {
+                    consumer,
+                    instance,
+                    incarnation,
+                },
+            );
+        }
+    }
+
+    /// Stops an instance abruptly: what it held is lost to it. Under at-least-once the
+    /// broker gets it back (after the ack deadline, or by a rebalance for a stream); under
+    /// at-most-once it was already acknowledged, so it is lost for good.
+    pub(crate) fn stop_instance(
+        &mut self,
+        consumer: ConsumerId,
+        instance: u32,
+        status: InstanceStatus,
+    ) {
+        let target = &mut self.consumers[consumer.index()];
+        let at_most_once = target.design.ack_mode == AckMode::OnReceipt;
+        let state = &mut target.instances[instance as usize];
+        if state.status != InstanceStatus::Up {
+            return;
+        }
+        state.status = status;
+        state.incarnation += 1;
+        state.unacked = 0;
+        let held: Vec<Work> = state
+            .current
+            .take()
+            .into_iter()
+            .chain(state.buffer.drain(..))
+            .collect();
+        let lost = held.len() as u32;
+        if status == InstanceStatus::Crashed {
+            self.record(TraceKind::InstanceCrashed {
+                consumer,
+                instance,
+                lost,
+            });
+        } else {
+            self.record(TraceKind::InstanceRemoved { consumer, instance });
+        }
+        if at_most_once {
+            for work in held {
+                self.record(TraceKind::Dropped {
+                    message: work.message.id,
+                    reason: DropReason::InstanceCrashed,
+                    producer: None,
+                    consumer: Some(consumer),
+                });
+            }
+        }
+        self.instances_changed(consumer);
+    }
+
+    pub(crate) fn restart_instance(&mut self, consumer: ConsumerId, instance: u32) {
+        let state = &mut self.consumers[consumer.index()].instances[instance as usize];
+        if state.status != InstanceStatus::Crashed {
+            return;
+        }
+        state.status = InstanceStatus::Up;
+        state.unacked = 0;
+        self.record(TraceKind::InstanceRestarted { consumer, instance });
+        self.instances_changed(consumer);
+    }
+
+    pub(crate) fn scheduled_restart(
+        &mut self,
+        consumer: ConsumerId,
+        instance: u32,
+        incarnation: u32,
+    ) {
+        if self.consumers[consumer.index()].instances[instance as usize].incarnation == incarnation
+        {
+            self.restart_instance(consumer, instance);
+        }
+    }
+
+    /// Adds an instance, reviving a removed one first so indexes stay small.
+    pub(crate) fn add_instance(&mut self, consumer: ConsumerId) -> bool {
+        let target = &mut self.consumers[consumer.index()];
+        let revived = target
+            .instances
+            .iter()
+            .position(|i| i.status == InstanceStatus::Removed);
+        let instance = match revived {
+            Some(index) => {
+                let state = &mut target.instances[index];
+                state.status = InstanceStatus::Up;
+                state.unacked = 0;
+                index
+            }
+            None if target.instances.len() < MAX_INSTANCES => {
+                target.instances.push(Instance::new());
+                target.instances.len() - 1
+            }
+            None => return false,
+        };
+        self.record(TraceKind::InstanceAdded {
+            consumer,
+            instance: instance as u32,
+        });
+        self.instances_changed(consumer);
+        true
+    }
+
+    /// Removes the highest-numbered running instance.
+    pub(crate) fn remove_instance(&mut self, consumer: ConsumerId) -> bool {
+        let Some(instance) = self.consumers[consumer.index()]
+            .instances
+            .iter()
+            .rposition(|i| i.status == InstanceStatus::Up)
+        else {
+            return false;
+        };
+        self.stop_instance(consumer, instance as u32, InstanceStatus::Removed);
+        true
+    }
+
+    /// Membership changed: a stream group rebalances, a queue pushes to whoever is free,
+    /// and a non-durable subscription left without instances disappears with its messages.
+    fn instances_changed(&mut self, consumer: ConsumerId) {
+        self.consumers[consumer.index()].design.instances = self.consumers[consumer.index()]
+            .instances
+            .iter()
+            .filter(|i| i.status != InstanceStatus::Removed)
+            .count() as u32;
+        match self.consumers[consumer.index()].source {
+            Source::Stream(_) => self.rebalance(consumer),
+            Source::Queue(queue) => {
+                let target = &self.consumers[consumer.index()];
+                let subscription = &self.queues[queue.index()];
+                if subscription.subscriber == Some(consumer)
+                    && !subscription.subscription_durable
+                    && !target.has_running_instance()
+                {
+                    let dropped: Vec<_> = self.queues[queue.index()].ready.drain(..).collect();
+                    for envelope in dropped {
+                        self.record(TraceKind::Dropped {
+                            message: envelope.message.id,
+                            reason: DropReason::NoSubscriber,
+                            producer: None,
+                            consumer: Some(consumer),
+                        });
+                    }
+                }
+                self.dispatch_queue(queue);
+            }
+        }
+    }
+
+    pub(crate) fn dependency_restored(&mut self, consumer: ConsumerId) {
+        self.consumers[consumer.index()].dependency_down = false;
+    }
+}
+
+fn target_business_declined(consumer: &mut Consumer, message: &Message) {
+    consumer
+        .business
+        .declined
+        .insert((message.key.clone(), message.seq));
+}

@@ -1,0 +1,69 @@
+//! The broker engine: a deterministic simulation of topics, queues and streams, the
+//! services around them and the network between.
+//!
+//! It is a pure state machine in the sans-IO style: no clock, no threads, no I/O and no
+//! randomness but one seeded generator. A driver passes virtual time in through
+//! [`World::apply`] and [`World::advance_to`], asks [`World::next_deadline`] when to come
+//! back, and drains the trace. One seed and one timed command log always give one run,
+//! event for event, which is what pause, step, rewind and checks across many seeds rely on.
+//!
+//! # Layout
+//! - `world`: the [`World`] and its driving API; the event loop.
+//! - `build`, `validate`: a world from a [`Scenario`], refusing bad values by field.
+//! - `scenario`, `design`, `command`: the serde data a scenario and a driver speak.
+//! - `channel`: routing a publish; `queue`: queues, topic subscriptions, acks, deadlines,
+//!   retries and dead letters; `stream`: partitioned logs and consumer groups.
+//! - `producer`: scheduled, dual-write, outbox and request-reply publishing.
+//! - `consumer`: instances and one message's way from arrival to ack; `business`: effects,
+//!   idempotency, ordering and the anomalies they cause.
+//! - `network`: latency, jitter, loss, duplication and cuts per service link.
+//! - `commands`: faults and console actions; `observe`: topology, metrics, report.
+//! - `scheduler`, `rng`, `ids`, `message`, `trace`, `error`: the building blocks.
+mod build;
+mod business;
+mod channel;
+pub mod command;
+mod commands;
+mod consumer;
+pub mod design;
+mod error;
+pub mod ids;
+pub mod message;
+mod network;
+mod observe;
+mod producer;
+mod queue;
+mod rng;
+pub mod scenario;
+mod scheduler;
+mod stream;
+pub mod trace;
+mod validate;
+mod world;
+
+pub use business::MAX_HELD_PER_KEY;
+pub use command::Command;
+pub use commands::CONSOLE;
+pub use consumer::{InstanceStatus, MAX_INSTANCE_BUFFER, MAX_INSTANCES};
+pub use design::{AckMode, Design, Idempotency, OrderingStrategy, RetryPolicy};
+pub use error::{CommandError, ScenarioError};
+pub use ids::{ChannelId, ConsumerId, CorrelationId, MessageId, Millis, ProducerId, QueueId};
+pub use message::{Message, Publisher};
+pub use observe::{
+    BusinessSummary, ChannelView, ConsumerMetrics, ConsumerReport, ConsumerView, DeadLetterView,
+    GroupMetrics, InstanceMetrics, Metrics, ProducerMetrics, ProducerView, QueueMetrics, QueueView,
+    StreamMetrics, Topology,
+};
+pub use producer::{
+    MAX_OUTBOX_ENTRIES, MAX_PENDING_REQUESTS, MAX_TRACKED_ORDERS, OUTBOX_RESEND_AFTER_MS,
+};
+pub use queue::{MAX_DEAD_LETTERS, MAX_QUEUE_DEPTH};
+pub use scenario::Scenario;
+pub use stream::partition_for_key;
+pub use trace::{DeadLetterReason, DropReason, FailureReason, TraceEvent, TraceKind};
+pub use validate::{
+    MAX_ATTEMPTS, MAX_CHANNELS, MAX_CONSUMERS, MAX_DURATION_MS, MAX_FAULTS,
+    MAX_MESSAGES_PER_PRODUCER, MAX_NAME_LEN, MAX_PARTITIONS, MAX_PREFETCH, MAX_PRODUCERS,
+    MAX_RATE_PER_SEC, MAX_RETENTION, MAX_SLOW_FACTOR,
+};
+pub use world::{MAX_SCHEDULED_EVENTS, MAX_UNDRAINED_TRACE_EVENTS, World};

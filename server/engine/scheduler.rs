@@ -1,0 +1,96 @@
+//! The event queue of the simulation: what happens next, and when.
+//!
+//! Entries are ordered by virtual time, then by the order in which they were scheduled, so
+//! two events due at the same millisecond always run in the same order (the stable
+//! tie-break that makes runs reproducible).
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::ids::Millis;
+
+pub(crate) struct Scheduler<E> {
+    heap: BinaryHeap<Entry<E>>,
+    next_sequence: u64,
+}
+
+struct Entry<E> {
+    at: Millis,
+    sequence: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.sequence == other.sequence
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    // Reversed, because BinaryHeap is a max-heap and we want the earliest entry on top.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at, other.sequence).cmp(&(self.at, self.sequence))
+    }
+}
+
+impl<E> Scheduler<E> {
+    pub(crate) fn new() -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            next_sequence: 0,
+        }
+    }
+
+    pub(crate) fn schedule(&mut self, at: Millis, event: E) {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.heap.push(Entry {
+            at,
+            sequence,
+            event,
+        });
+    }
+
+    pub(crate) fn next_at(&self) -> Option<Millis> {
+        self.heap.peek().map(|entry| entry.at)
+    }
+
+    /// Removes and returns the earliest event if it is due at or before `until`.
+    pub(crate) fn pop_due(&mut self, until: Millis) -> Option<(Millis, E)> {
+        if self.heap.peek()?.at > until {
+            return None;
+        }
+        self.heap.pop().map(|entry| (entry.at, entry.event))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_times_keep_scheduling_order() {
+        let mut scheduler = Scheduler::new();
+        scheduler.schedule(5, "b");
+        scheduler.schedule(3, "a");
+        scheduler.schedule(5, "c");
+        let order: Vec<_> = std::iter::from_fn(|| scheduler.pop_due(10)).collect();
+        assert_eq!(order, vec![(3, "a"), (5, "b"), (5, "c")]);
+    }
+
+    #[test]
+    fn nothing_is_due_before_its_time() {
+        let mut scheduler = Scheduler::new();
+        scheduler.schedule(7, ());
+        assert!(scheduler.pop_due(6).is_none());
+        assert_eq!(scheduler.next_at(), Some(7));
+    }
+}
