@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod exercise;
 pub mod headless;
 pub mod healthcheck;
 pub mod serve;
