@@ -26,6 +26,11 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The bundled exercises plus those in `dir`, which override bundled ones by id.
+    pub fn load(_dir: Option<&std::path::Path>) -> Catalog {
+        Catalog::default()
+    }
+
     pub fn entries(&self) -> Vec<CatalogEntry> {
         Vec::new()
     }

