@@ -190,10 +190,18 @@ impl World {
             });
             return;
         }
+        let (partition, offset) = match work.source {
+            WorkSource::Stream {
+                partition, offset, ..
+            } => (Some(partition), Some(offset)),
+            WorkSource::Queue { .. } => (None, None),
+        };
         self.record(TraceKind::Received {
             message: work.message.id,
             consumer,
             instance,
+            partition,
+            offset,
         });
         self.consumers[consumer.index()].stats.received += 1;
         if self.consumers[consumer.index()].design.ack_mode == AckMode::OnReceipt {
@@ -339,7 +347,10 @@ impl World {
             return Attempt::Crashed;
         }
         if self.rng.chance(decline) {
-            target_business_declined(&mut self.consumers[consumer.index()], message);
+            self.consumers[consumer.index()]
+                .business
+                .declined
+                .insert((message.key.clone(), message.seq));
             self.record(TraceKind::Declined {
                 message: message.id,
                 consumer,
@@ -723,11 +734,4 @@ impl World {
     pub(crate) fn dependency_restored(&mut self, consumer: ConsumerId) {
         self.consumers[consumer.index()].dependency_down = false;
     }
-}
-
-fn target_business_declined(consumer: &mut Consumer, message: &Message) {
-    consumer
-        .business
-        .declined
-        .insert((message.key.clone(), message.seq));
 }

@@ -58,7 +58,7 @@ pub use producer::{
     MAX_OUTBOX_ENTRIES, MAX_PENDING_REQUESTS, MAX_TRACKED_ORDERS, OUTBOX_RESEND_AFTER_MS,
 };
 pub use queue::{MAX_DEAD_LETTERS, MAX_QUEUE_DEPTH};
-pub use scenario::Scenario;
+pub use scenario::{LinkConditions, Scenario};
 pub use stream::partition_for_key;
 pub use trace::{DeadLetterReason, DropReason, FailureReason, TraceEvent, TraceKind};
 pub use validate::{

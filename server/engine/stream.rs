@@ -156,7 +156,7 @@ impl World {
                         to_offset: skipped_to,
                     });
                     position = skipped_to;
-                    self.set_position(consumer, partition, position);
+                    self.skip_removed(consumer, partition, position);
                     continue;
                 }
                 let Some(message) = part.get(position).cloned() else {
@@ -167,9 +167,13 @@ impl World {
         }
     }
 
-    fn set_position(&mut self, consumer: ConsumerId, partition: usize, position: u64) {
+    /// Moves past records retention removed. The group's committed offset moves too: those
+    /// records are gone for every member, so the gap is reported once, not at every rebalance.
+    fn skip_removed(&mut self, consumer: ConsumerId, partition: usize, position: u64) {
         if let Source::Stream(group) = &mut self.consumers[consumer.index()].source {
             group.position[partition] = position;
+            let committed = &mut group.committed[partition];
+            *committed = Some(committed.unwrap_or(0).max(position));
         }
     }
 
@@ -377,14 +381,15 @@ impl World {
 }
 
 /// Where an owner resumes: the committed offset, or the group's starting point when it
-/// has none, never before the oldest record kept.
+/// has none, never past the end. A point before the oldest record kept stays as it is, so
+/// that the fetch reports the records retention removed before the group read them.
 fn resume_offset(committed: Option<u64>, start: StartFrom, (base, end): (u64, u64)) -> u64 {
     let wanted = committed.unwrap_or(match start {
         StartFrom::Earliest => base,
         StartFrom::Latest => end,
         StartFrom::Offset { offset } => offset,
     });
-    wanted.clamp(base, end.max(base))
+    wanted.min(end)
 }
 
 #[cfg(test)]
@@ -402,7 +407,11 @@ mod tests {
     fn resume_prefers_the_committed_offset_within_what_is_kept() {
         assert_eq!(resume_offset(Some(7), StartFrom::Earliest, (0, 10)), 7);
         assert_eq!(resume_offset(None, StartFrom::Latest, (0, 10)), 10);
-        assert_eq!(resume_offset(Some(2), StartFrom::Earliest, (5, 10)), 5);
+        assert_eq!(
+            resume_offset(Some(2), StartFrom::Earliest, (5, 10)),
+            2,
+            "reported as missed"
+        );
         assert_eq!(
             resume_offset(None, StartFrom::Offset { offset: 99 }, (0, 10)),
             10

@@ -156,6 +156,10 @@ pub enum TraceKind {
         message: MessageId,
         consumer: ConsumerId,
         instance: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        partition: Option<u32>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        offset: Option<u64>,
     },
     ProcessingFailed {
         message: MessageId,

@@ -1,0 +1,350 @@
+//! Every fault a learner can trigger, and what follows from it.
+use eda_playground::engine::{DropReason, FailureReason, InstanceStatus, TraceKind};
+
+use crate::support::*;
+
+const BILLING: &str = r#"
+[[channels]]
+name = "orders"
+kind = "queue"
+ack_deadline_ms = 1000
+[[producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 20
+count = 20
+start_ms = 100
+payload = { amount = 10 }
+[[consumers]]
+name = "billing"
+channel = "orders"
+processing_ms = 30
+effect = { kind = "once", label = "charged" }
+design = { instances = 2, prefetch = 2 }
+"#;
+
+#[test]
+fn a_crashed_instance_loses_what_it_held_and_the_broker_redelivers_it_after_the_deadline() {
+    let mut world = world(BILLING, 1);
+    run(&mut world, 120);
+    apply(
+        &mut world,
+        120,
+        r#"{"kind":"crash","consumer":"billing","instance":0}"#,
+    );
+    let events = run(&mut world, 3_000);
+    assert_eq!(
+        world.metrics().consumers[0].instances[0].status,
+        InstanceStatus::Crashed
+    );
+    assert!(count(&events, "ack_timeout") >= 1);
+    apply(
+        &mut world,
+        3_000,
+        r#"{"kind":"restart","consumer":"billing","instance":0}"#,
+    );
+    let events = run(&mut world, 6_000);
+    assert_eq!(count(&events, "instance_restarted"), 1);
+    let report = report_for(&world, "billing");
+    assert!(report.missing.is_empty(), "at-least-once: nothing lost");
+}
+
+#[test]
+fn a_paused_consumer_stops_processing_and_resumes_where_it_was() {
+    let mut world = world(BILLING, 1);
+    apply(&mut world, 0, r#"{"kind":"pause","consumer":"billing"}"#);
+    run(&mut world, 5_000);
+    assert_eq!(report_for(&world, "billing").business.applied, 0);
+    apply(
+        &mut world,
+        5_000,
+        r#"{"kind":"resume","consumer":"billing"}"#,
+    );
+    let events = run(&mut world, 20_000);
+    let report = report_for(&world, "billing");
+    assert!(
+        report.missing.is_empty(),
+        "every order is charged once resumed"
+    );
+    assert!(
+        count(&events, "duplicate_effect") > 0,
+        "deliveries held past their ack deadline were redelivered: a paused consumer causes duplicates"
+    );
+}
+
+#[test]
+fn a_slow_consumer_takes_longer_per_message() {
+    let mut normal = world(BILLING, 1);
+    run(&mut normal, 600);
+    let mut slow = world(BILLING, 1);
+    apply(
+        &mut slow,
+        0,
+        r#"{"kind":"slow","consumer":"billing","factor":10}"#,
+    );
+    run(&mut slow, 600);
+    assert!(
+        report_for(&slow, "billing").business.applied
+            < report_for(&normal, "billing").business.applied
+    );
+}
+
+#[test]
+fn an_injected_poison_message_fails_every_attempt_and_ends_in_the_dead_letter_queue() {
+    let text = BILLING.replace(
+        "design = {",
+        "design = { retry = { strategy = \"immediate\", max_attempts = 3 },",
+    );
+    let mut world = world(&text, 1);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"inject_poison","channel":"orders"}"#,
+    );
+    let events = run(&mut world, 5_000);
+    let failures: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                TraceKind::ProcessingFailed {
+                    reason: FailureReason::Malformed,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(failures.len(), 3);
+    assert_eq!(count(&events, "dead_lettered"), 1);
+    assert_eq!(
+        report_for(&world, "billing").business.applied,
+        20,
+        "the other messages got through"
+    );
+}
+
+#[test]
+fn a_duplicate_with_the_same_id_is_caught_by_message_id_idempotency_but_a_new_id_is_not() {
+    for (same_id, idempotency, duplicated_effect) in [
+        (true, "none", true),
+        (true, "message_id", false),
+        (false, "message_id", true),
+        (false, "business_key", false),
+    ] {
+        let text = BILLING.replace(
+            "design = {",
+            &format!("design = {{ idempotency = \"{idempotency}\","),
+        );
+        let mut world = world(&text, 1);
+        run(&mut world, 200);
+        apply(
+            &mut world,
+            200,
+            &format!(r#"{{"kind":"duplicate","channel":"orders","same_id":{same_id}}}"#),
+        );
+        let events = run(&mut world, 5_000);
+        assert_eq!(
+            count(&events, "duplicate_effect") == 1,
+            duplicated_effect,
+            "same_id {same_id}, idempotency {idempotency}"
+        );
+        if !duplicated_effect {
+            assert_eq!(count(&events, "duplicate_skipped"), 1);
+        }
+    }
+}
+
+#[test]
+fn link_jitter_loss_and_cuts_change_what_arrives_and_a_restored_link_recovers() {
+    let mut world = world(BILLING, 3);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"set_link","service":"billing","conditions":{"latency_ms":5,"jitter_ms":200,"loss":0.3}}"#,
+    );
+    let events = run(&mut world, 3_000);
+    assert!(count(&events, "link_changed") == 1);
+    let lost = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                TraceKind::Dropped {
+                    reason: DropReason::LinkLoss,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(lost > 0, "a lossy link loses deliveries or acks");
+    apply(
+        &mut world,
+        3_000,
+        r#"{"kind":"cut_link","service":"billing"}"#,
+    );
+    let events = run(&mut world, 4_000);
+    assert!(
+        count(&events, "effect_applied") <= 4,
+        "only what was already on its way gets through"
+    );
+    apply(
+        &mut world,
+        4_000,
+        r#"{"kind":"set_link","service":"billing","conditions":{"latency_ms":5}}"#,
+    );
+    run(&mut world, 30_000);
+    assert!(
+        report_for(&world, "billing").missing.is_empty(),
+        "at-least-once recovers everything"
+    );
+}
+
+#[test]
+fn a_broker_restart_loses_what_is_not_durable_keeps_what_is_and_returns_unacked_deliveries() {
+    let text = r#"
+[[channels]]
+name = "durable"
+kind = "queue"
+[[channels]]
+name = "scratch"
+kind = "queue"
+durable = false
+[[producers]]
+name = "a"
+channel = "durable"
+event_type = "Kept"
+rate_per_sec = 100
+count = 10
+[[producers]]
+name = "b"
+channel = "scratch"
+event_type = "Lost"
+rate_per_sec = 100
+count = 10
+[[consumers]]
+name = "slow-a"
+channel = "durable"
+processing_ms = 1000
+[[consumers]]
+name = "slow-b"
+channel = "scratch"
+processing_ms = 1000
+"#;
+    let mut world = world(text, 1);
+    run(&mut world, 500);
+    apply(
+        &mut world,
+        500,
+        r#"{"kind":"restart_broker","downtime_ms":1000}"#,
+    );
+    let during = run(&mut world, 1_400);
+    let down = of_type(&during, "broker_down");
+    assert!(matches!(
+        down[0].kind,
+        TraceKind::BrokerDown {
+            lost: 10,
+            returned: 1
+        }
+    ));
+    let metrics = world.metrics();
+    assert_eq!(
+        metrics.queues[0].ready, 10,
+        "durable queue kept its messages and got the unacked one back"
+    );
+    assert_eq!(
+        metrics.queues[1].ready, 0,
+        "non-durable queue lost everything"
+    );
+    assert!(!metrics.broker_up);
+    let events = run(&mut world, 2_000);
+    assert_eq!(count(&events, "broker_up"), 1);
+    let unheard = count(&during, "dropped") + count(&events, "stale_ack");
+    assert!(
+        unheard >= 1,
+        "acks sent to a broker that is down, or for deliveries it took back, go nowhere"
+    );
+}
+
+#[test]
+fn instances_can_be_added_and_removed() {
+    let mut world = world(BILLING, 1);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"add_instance","consumer":"billing"}"#,
+    );
+    assert_eq!(world.metrics().consumers[0].instances.len(), 3);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"remove_instance","consumer":"billing"}"#,
+    );
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"remove_instance","consumer":"billing"}"#,
+    );
+    let statuses: Vec<_> = world.metrics().consumers[0]
+        .instances
+        .iter()
+        .map(|i| i.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            InstanceStatus::Up,
+            InstanceStatus::Removed,
+            InstanceStatus::Removed
+        ]
+    );
+    assert_eq!(world.metrics().consumers[0].design.instances, 1);
+    run(&mut world, 10_000);
+    assert_eq!(report_for(&world, "billing").business.applied, 20);
+}
+
+#[test]
+fn a_dependency_outage_fails_processing_until_it_is_over() {
+    let text = BILLING.replace(
+        "design = {",
+        "design = { retry = { strategy = \"fixed\", delay_ms = 500, max_attempts = 10 },",
+    );
+    let mut world = world(&text, 1);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"dependency_outage","consumer":"billing","duration_ms":2000}"#,
+    );
+    let events = run(&mut world, 20_000);
+    let down = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                TraceKind::ProcessingFailed {
+                    reason: FailureReason::DependencyDown,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(down > 0);
+    assert!(count(&events, "retry_scheduled") > 0);
+    assert!(
+        report_for(&world, "billing").missing.is_empty(),
+        "retries outlast the outage"
+    );
+}
+
+#[test]
+fn scheduled_faults_happen_on_their_own_and_leave_a_marker() {
+    let text = format!(
+        "{BILLING}\n[[faults]]\nat_ms = 300\nfault = {{ kind = \"crash\", consumer = \"billing\", instance = 1 }}\n"
+    );
+    let mut world = world(&text, 1);
+    let events = run(&mut world, 1_000);
+    let marker = of_type(&events, "fault");
+    assert_eq!(marker.len(), 1);
+    assert_eq!(marker[0].at, 300);
+    assert_eq!(count(&events, "instance_crashed"), 1);
+}

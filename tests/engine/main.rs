@@ -1,0 +1,8 @@
+//! Engine tests: each channel kind, each fault, the classic failures and their fixes,
+//! properties over random fault schedules, and bad input.
+mod bad_input;
+mod channels;
+mod faults;
+mod properties;
+mod scenarios;
+mod support;

@@ -1,0 +1,216 @@
+//! The classic failures of event-driven systems, each next to its fix.
+use crate::support::*;
+
+const ORDERS: &str = r#"
+[[channels]]
+name = "orders"
+kind = "queue"
+ack_deadline_ms = 1000
+[[producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 10
+count = 30
+payload = { amount = 25 }
+[[consumers]]
+name = "billing"
+channel = "orders"
+processing_ms = 200
+effect = { kind = "once", label = "charged" }
+"#;
+
+#[test]
+fn at_most_once_loses_a_message_when_the_consumer_crashes() {
+    let lost = |ack_mode: &str| {
+        let text = ORDERS.replace(
+            "effect =",
+            &format!("failures = {{ restart_after_ms = 500 }}\ndesign = {{ ack_mode = \"{ack_mode}\" }}\neffect ="),
+        );
+        let mut world = world(&text, 1);
+        run(&mut world, 1_050);
+        apply(
+            &mut world,
+            1_050,
+            r#"{"kind":"crash","consumer":"billing"}"#,
+        );
+        run(&mut world, 30_000);
+        report_for(&world, "billing").missing
+    };
+    // Acked on receipt, the broker pushes everything it has (prefetch only bounds what is
+    // unacknowledged), so the crash loses every message the instance was holding.
+    assert!(
+        !lost("on_receipt").is_empty(),
+        "acked on receipt, then the crash: gone"
+    );
+    assert!(
+        lost("after_processing").is_empty(),
+        "acked after the work: redelivered"
+    );
+}
+
+#[test]
+fn at_least_once_repeats_the_effect_after_a_crash_between_effect_and_ack_and_idempotency_removes_it()
+ {
+    let duplicates = |idempotency: &str| {
+        let text = ORDERS.replace(
+            "effect =",
+            &format!(
+                "failures = {{ crash_after_effect_probability = 0.2, restart_after_ms = 200 }}\ndesign = {{ idempotency = \"{idempotency}\" }}\neffect ="
+            ),
+        );
+        let mut world = world(&text, 7);
+        let events = run(&mut world, 60_000);
+        let report = report_for(&world, "billing");
+        assert!(report.missing.is_empty(), "at-least-once loses nothing");
+        (
+            count(&events, "duplicate_effect"),
+            count(&events, "duplicate_skipped"),
+        )
+    };
+    let (charged_twice, _) = duplicates("none");
+    assert!(charged_twice > 0, "a double charge");
+    let (charged_twice, skipped) = duplicates("message_id");
+    assert_eq!(charged_twice, 0);
+    assert!(skipped > 0, "the redelivery was recognised");
+}
+
+const ACCOUNT: &str = r#"
+[[channels]]
+name = "balances"
+kind = "queue"
+[[producers]]
+name = "ledger"
+channel = "balances"
+event_type = "BalanceChanged"
+rate_per_sec = 50
+count = 100
+keys = ["acct-1", "acct-2"]
+[[consumers]]
+name = "read-model"
+channel = "balances"
+processing_ms = 5
+effect = { kind = "latest", label = "stored" }
+design = { instances = 3, prefetch = 5 }
+[links.read-model]
+latency_ms = 5
+jitter_ms = 150
+"#;
+
+#[test]
+fn jitter_delivers_events_out_of_order_and_a_sequence_check_catches_them() {
+    let mut world = world(ACCOUNT, 3);
+    let events = run(&mut world, 30_000);
+    assert!(count(&events, "out_of_order") > 0, "jitter reorders");
+    assert!(
+        report_for(&world, "read-model").business.stale_overwrites > 0,
+        "a stale read model"
+    );
+    let fixed = ACCOUNT.replace(
+        "prefetch = 5",
+        "prefetch = 5, ordering = { strategy = \"drop_stale\" }",
+    );
+    let mut world = super::support::world(&fixed, 3);
+    let events = run(&mut world, 30_000);
+    assert!(count(&events, "stale_dropped") > 0);
+    assert_eq!(
+        report_for(&world, "read-model").business.stale_overwrites,
+        0
+    );
+    let resequenced = ACCOUNT.replace(
+        "prefetch = 5",
+        "prefetch = 5, ordering = { strategy = \"resequence\", timeout_ms = 500 }",
+    );
+    let mut world = super::support::world(&resequenced, 3);
+    let events = run(&mut world, 30_000);
+    assert!(count(&events, "held_back") > 0);
+    let business = report_for(&world, "read-model").business;
+    assert_eq!(business.stale_overwrites, 0);
+    assert_eq!(
+        business.applied, 100,
+        "held back, then applied in order: nothing dropped"
+    );
+}
+
+const PUBLISHER: &str = r#"
+[[channels]]
+name = "orders"
+kind = "queue"
+[[producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 10
+count = 50
+delivery = DELIVERY
+[[consumers]]
+name = "shipping"
+channel = "orders"
+processing_ms = 10
+effect = { kind = "once", label = "shipped" }
+[[faults]]
+at_ms = 1000
+fault = { kind = "restart_broker", downtime_ms = 1500 }
+"#;
+
+#[test]
+fn a_dual_write_loses_events_while_the_broker_is_down_and_the_outbox_does_not() {
+    let missing = |delivery: &str| {
+        let mut world = world(&PUBLISHER.replace("DELIVERY", delivery), 1);
+        let events = run(&mut world, 30_000);
+        (
+            report_for(&world, "shipping").missing.len(),
+            count(&events, "db_committed"),
+        )
+    };
+    let (lost, committed) = missing(r#"{ mode = "dual_write" }"#);
+    assert_eq!(committed, 50, "every order is in the producer's database");
+    assert!(
+        lost >= 10,
+        "the ones written during the outage never left: {lost}"
+    );
+    let (lost, committed) = missing(r#"{ mode = "outbox", relay_interval_ms = 200 }"#);
+    assert_eq!(committed, 50);
+    assert_eq!(lost, 0, "the relay published them once the broker was back");
+}
+
+#[test]
+fn a_saga_emits_a_compensating_event_for_every_declined_payment() {
+    let text = r#"
+[[channels]]
+name = "orders"
+kind = "topic"
+[[channels]]
+name = "payments"
+kind = "topic"
+[[producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 10
+count = 40
+[[consumers]]
+name = "billing"
+channel = "orders"
+effect = { kind = "once", label = "charged" }
+failures = { decline_probability = 0.25 }
+emits = [{ on = "declined", event_type = "PaymentFailed", channel = "payments" }, { on = "success", event_type = "PaymentSucceeded", channel = "payments" }]
+[[consumers]]
+name = "orders-service"
+channel = "payments"
+effect = { kind = "count", label = "handled" }
+"#;
+    let mut world = world(text, 5);
+    let events = run(&mut world, 20_000);
+    let declined = count(&events, "declined");
+    assert!(declined > 0);
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(&e.kind, eda_playground::engine::TraceKind::Published { event_type, .. } if &**event_type == "PaymentFailed"))
+        .collect();
+    assert_eq!(failed.len(), declined);
+    assert!(
+        report_for(&world, "billing").missing.is_empty(),
+        "declined orders are accounted for"
+    );
+}
