@@ -76,6 +76,12 @@ pub(crate) struct QueueState {
     pub(crate) ready: VecDeque<Envelope>,
     pub(crate) in_flight: BTreeMap<DeliveryTag, InFlight>,
     pub(crate) waiting_retries: u32,
+    /// Ack deadlines in the order deliveries were made. One queue has one deadline length,
+    /// so this is sorted by time, and one timer for its front replaces a scheduler entry
+    /// per delivery. Entries for deliveries already settled are skipped when they expire.
+    pub(crate) deadlines: VecDeque<(Millis, DeliveryTag)>,
+    /// When the deadline timer is set to fire, if it is.
+    pub(crate) deadline_timer: Option<Millis>,
     pub(crate) dead: VecDeque<DeadLetter>,
     /// Consumers competing on this queue.
     pub(crate) consumers: Vec<ConsumerId>,
@@ -98,6 +104,8 @@ impl QueueState {
             ready: VecDeque::new(),
             in_flight: BTreeMap::new(),
             waiting_retries: 0,
+            deadlines: VecDeque::new(),
+            deadline_timer: None,
             dead: VecDeque::new(),
             consumers: Vec::new(),
             next_slot: 0,
@@ -224,10 +232,17 @@ impl World {
             partition: None,
             offset: None,
         });
-        let deadline = self.channels[state_channel(self, queue)]
-            .spec
-            .ack_deadline_ms;
-        self.schedule(deadline, Pending::AckDeadline { queue, tag });
+        let deadline = self.now
+            + self.channels[state_channel(self, queue)]
+                .spec
+                .ack_deadline_ms;
+        let state = &mut self.queues[queue.index()];
+        state.deadlines.push_back((deadline, tag));
+        if state.deadline_timer.is_none() {
+            state.deadline_timer = Some(deadline);
+            self.scheduler
+                .schedule(deadline, Pending::AckDeadline { queue });
+        }
         let work = Work {
             message,
             source: WorkSource::Queue { queue, tag },
@@ -367,20 +382,37 @@ impl World {
         }
     }
 
-    pub(crate) fn ack_deadline(&mut self, queue: QueueId, tag: DeliveryTag) {
-        let Some(flight) = self.queues[queue.index()].in_flight.remove(&tag) else {
-            return;
-        };
-        self.release_credit(&flight);
-        self.record(TraceKind::AckTimeout {
-            message: flight.envelope.message.id,
-            queue,
-            consumer: flight.consumer,
-            instance: flight.instance,
-            attempt: flight.envelope.attempts,
-        });
-        self.queues[queue.index()].ready.push_front(flight.envelope);
-        self.dispatch_queue(queue);
+    /// The deadline timer fired: every delivery whose deadline has passed and that is still
+    /// unacknowledged goes back to the front of the queue.
+    pub(crate) fn ack_deadline(&mut self, queue: QueueId) {
+        self.queues[queue.index()].deadline_timer = None;
+        let mut expired = false;
+        while let Some(&(deadline, tag)) = self.queues[queue.index()].deadlines.front() {
+            if deadline > self.now {
+                let state = &mut self.queues[queue.index()];
+                state.deadline_timer = Some(deadline);
+                self.scheduler
+                    .schedule(deadline, Pending::AckDeadline { queue });
+                break;
+            }
+            self.queues[queue.index()].deadlines.pop_front();
+            let Some(flight) = self.queues[queue.index()].in_flight.remove(&tag) else {
+                continue;
+            };
+            expired = true;
+            self.release_credit(&flight);
+            self.record(TraceKind::AckTimeout {
+                message: flight.envelope.message.id,
+                queue,
+                consumer: flight.consumer,
+                instance: flight.instance,
+                attempt: flight.envelope.attempts,
+            });
+            self.queues[queue.index()].ready.push_front(flight.envelope);
+        }
+        if expired {
+            self.dispatch_queue(queue);
+        }
     }
 
     pub(crate) fn retry_due(&mut self, queue: QueueId, envelope: Envelope) {

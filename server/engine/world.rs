@@ -91,9 +91,9 @@ pub(crate) enum Pending {
         offset: u64,
         generation: u32,
     },
+    /// The earliest ack deadline of a queue is due.
     AckDeadline {
         queue: QueueId,
-        tag: DeliveryTag,
     },
     RetryDue {
         queue: QueueId,
@@ -275,7 +275,7 @@ impl World {
                 offset,
                 generation,
             } => self.commit_arrives(consumer, partition, offset, generation),
-            Pending::AckDeadline { queue, tag } => self.ack_deadline(queue, tag),
+            Pending::AckDeadline { queue } => self.ack_deadline(queue),
             Pending::RetryDue { queue, envelope } => self.retry_due(queue, envelope),
             Pending::ResequenceTimeout {
                 consumer,

@@ -56,7 +56,7 @@ impl Line {
 
 /// Runs a workload to the end with the trace recorded (and dropped in chunks, as a
 /// driver would hand it on), and returns (deliveries, trace events, elapsed).
-pub(crate) fn run_workload(workload: &Workload, seed: u64) -> (u64, u64, Duration) {
+pub fn run_workload(workload: &Workload, seed: u64) -> (u64, u64, Duration) {
     let started = Instant::now();
     let Ok(mut world) = World::new(&workload.scenario, seed) else {
         return (0, 0, started.elapsed());

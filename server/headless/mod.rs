@@ -5,7 +5,7 @@ mod run;
 mod scenario_file;
 pub mod workloads;
 
-pub use bench::{BenchArgs, bench};
+pub use bench::{BenchArgs, bench, run_workload};
 pub use duration::parse_duration;
 pub use run::{RunArgs, run};
 pub use scenario_file::{
