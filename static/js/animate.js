@@ -1,0 +1,208 @@
+// Messages moving along the edges. Each trace event that moves a message becomes a dot travelling from
+// one anchor of the topology to another; anomalies become a ring with a label where they happen.
+import { s } from "./dom.js";
+import { classOf } from "./events.js";
+
+/** Dots and rings on screen at once; the oldest is removed first, so a burst of traffic stays cheap. */
+export const MAX_SPRITES = 140;
+/** Wall-clock time a dot takes to travel one edge. */
+const TRAVEL_MS = 650;
+/** Wall-clock time a ring stays on screen. */
+const BURST_MS = 1800;
+/** A frame's events are spread over at most this much wall-clock time, in their virtual order. */
+const SPREAD_MS = 400;
+
+export class Animator {
+  constructor() {
+    this.sprites = [];
+    this.running = false;
+    this.reduced = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  }
+
+  /** Turns a frame's events into sprites on `view` (a TopologyView with anchors and a dots layer). */
+  play(view, store, events, frameStart) {
+    const a = view.anchors;
+    if (!a || !view.dots || document.hidden) return;
+    const speed = Math.max(store.speed || 1, 0.25);
+    const t0 = performance.now();
+    for (const ev of events) {
+      const delay = Math.min(SPREAD_MS, Math.max(0, (ev.at - frameStart) / speed));
+      const start = t0 + delay;
+      const cls = classOf(ev);
+      switch (ev.type) {
+        case "published": {
+          const from = "producer" in ev.from ? a.producer[ev.from.producer] : a.consumer[ev.from.consumer];
+          this.dot(view, from, a.channelIn[ev.channel], ev.malformed ? "dead" : "flight", start);
+          break;
+        }
+        case "duplicated": {
+          const msg = store.message(ev.message);
+          if (msg && msg.channel !== undefined) {
+            const from = ev.consumer !== undefined ? a.consumer[ev.consumer] : a.producer[msg.from?.producer];
+            this.dot(view, from, a.channelIn[msg.channel], "dup", start);
+          }
+          this.burst(view, ev.consumer !== undefined ? a.consumerIn[ev.consumer] : a.channelIn[msg?.channel], "dup", "×2", start);
+          break;
+        }
+        case "enqueued": {
+          const q = store.topology.queues[ev.queue];
+          const ch = q && store.topology.channels[q.channel];
+          if (ch && ch.kind === "topic") this.dot(view, a.channelOut[ch.id], a.queueIn[ev.queue], "flight", start);
+          break;
+        }
+        case "delivered": {
+          const from = ev.queue !== undefined ? a.queueOut[ev.queue] : a.channelOut[store.topology.consumers[ev.consumer]?.channel];
+          this.dot(view, from, a.consumerIn[ev.consumer], ev.attempt > 1 ? "retry" : "flight", start);
+          break;
+        }
+        case "acked":
+          this.dot(view, a.consumerIn[ev.consumer], nudge(a.consumerIn[ev.consumer], -26), "ok", start, 350);
+          break;
+        case "nacked":
+          if (ev.requeue) this.dot(view, a.consumerIn[ev.consumer], queueOf(store, a, ev.consumer), "retry", start);
+          break;
+        case "ack_timeout":
+          this.burst(view, a.consumerIn[ev.consumer], "order", "ack timeout", start);
+          break;
+        case "dead_lettered":
+          this.dot(view, a.queueOut[ev.queue] ?? a.channelOut[store.topology.queues[ev.queue]?.channel], a.dlq[ev.queue], "dead", start);
+          this.burst(view, a.dlq[ev.queue], "dead", "dead letter", start + TRAVEL_MS);
+          break;
+        case "redriven":
+          this.dot(view, a.dlq[ev.queue], a.queueOut[ev.queue] ?? a.channelOut[store.topology.queues[ev.queue]?.channel], "flight", start);
+          break;
+        case "duplicate_effect":
+          this.burst(view, a.consumer[ev.consumer], "dup", `twice! ×${ev.times}`, start);
+          break;
+        case "out_of_order":
+        case "stale_overwrite":
+          this.burst(view, a.consumer[ev.consumer], "order", ev.type === "stale_overwrite" ? "stale write" : "out of order", start);
+          break;
+        case "dropped":
+        case "publish_failed":
+        case "records_missed": {
+          const where = ev.consumer !== undefined ? a.consumerIn[ev.consumer] : ev.producer !== undefined ? a.producer[ev.producer] : null;
+          this.burst(view, where, "lost", "lost", start);
+          break;
+        }
+        case "instance_crashed":
+          this.burst(view, a.consumer[ev.consumer], "crash", "crash", start);
+          break;
+        default:
+          void cls;
+      }
+    }
+    this.loop();
+  }
+
+  dot(view, from, to, cls, start, travel = TRAVEL_MS) {
+    if (!from || !to) return;
+    const el = s("circle", { class: `dot dot--${cls}`, r: 6, cx: from[0], cy: from[1], opacity: 0 });
+    this.add(view, { el, from, to, start, end: start + travel });
+  }
+
+  burst(view, at, cls, label, start) {
+    if (!at) return;
+    const ring = s("circle", { class: `burst burst--${cls}`, cx: at[0], cy: at[1], r: 8, opacity: 0 });
+    const text = s("text", { class: `burst__label burst__label--${cls}`, x: at[0], y: at[1] - 16, "text-anchor": "middle", opacity: 0 }, label);
+    const el = s("g", {}, ring, text);
+    this.add(view, { el, ring, text, at, start, end: start + BURST_MS });
+  }
+
+  add(view, sprite) {
+    view.dots.append(sprite.el);
+    this.sprites.push(sprite);
+    while (this.sprites.length > MAX_SPRITES) this.sprites.shift().el.remove();
+  }
+
+  /** Drops every sprite: the drawing was rebuilt or the run jumped in time. */
+  clear() {
+    for (const sp of this.sprites) sp.el.remove();
+    this.sprites = [];
+  }
+
+  loop() {
+    if (this.running) return;
+    this.running = true;
+    const tick = (now) => {
+      this.sprites = this.sprites.filter((sp) => {
+        if (now >= sp.end || !sp.el.isConnected) {
+          sp.el.remove();
+          return false;
+        }
+        if (now < sp.start) return true;
+        const k = (now - sp.start) / (sp.end - sp.start);
+        if (sp.ring) {
+          const r = this.reduced ? 14 : 8 + 22 * k;
+          sp.ring.setAttribute("r", r);
+          sp.ring.setAttribute("opacity", 1 - k * 0.8);
+          sp.text.setAttribute("opacity", k < 0.8 ? 1 : (1 - k) * 5);
+        } else {
+          const e = this.reduced ? 1 : ease(k);
+          sp.el.setAttribute("cx", sp.from[0] + (sp.to[0] - sp.from[0]) * e);
+          sp.el.setAttribute("cy", sp.from[1] + (sp.to[1] - sp.from[1]) * e);
+          sp.el.setAttribute("opacity", k > 0.85 ? (1 - k) / 0.15 : 1);
+        }
+        return true;
+      });
+      if (this.sprites.length) requestAnimationFrame(tick);
+      else this.running = false;
+    };
+    requestAnimationFrame(tick);
+  }
+}
+
+function ease(k) {
+  return k < 0.5 ? 2 * k * k : 1 - (-2 * k + 2) ** 2 / 2;
+}
+
+function nudge(point, dx) {
+  return point && [point[0] + dx, point[1]];
+}
+
+function queueOf(store, a, consumer) {
+  const c = store.topology.consumers[consumer];
+  if (!c) return null;
+  return a.queueOut[c.dead_letters] ?? a.channelOut[c.channel];
+}
+
+/** Countdowns for messages waiting for a retry, drawn next to the consumer that will get them again. */
+export class RetryClocks {
+  constructor() {
+    this.pending = new Map();
+  }
+
+  clear() {
+    this.pending.clear();
+  }
+
+  observe(events) {
+    for (const ev of events) {
+      if (ev.type === "retry_scheduled") this.pending.set(`${ev.consumer}:${ev.message}`, { consumer: ev.consumer, due: ev.due_at });
+      else if (ev.type === "delivered" || ev.type === "dead_lettered" || ev.type === "dropped") {
+        for (const key of this.pending.keys()) if (key.endsWith(`:${ev.message}`)) this.pending.delete(key);
+      }
+    }
+  }
+
+  draw(view, now) {
+    if (!view.dots) return;
+    view.dots.querySelectorAll(".retry-clock").forEach((el) => el.remove());
+    const soonest = new Map();
+    for (const [key, p] of this.pending) {
+      if (p.due < now - 50) {
+        this.pending.delete(key);
+        continue;
+      }
+      const cur = soonest.get(p.consumer);
+      soonest.set(p.consumer, { due: Math.min(cur?.due ?? Infinity, p.due), n: (cur?.n ?? 0) + 1 });
+    }
+    for (const [consumer, { due, n }] of soonest) {
+      const at = view.anchors?.consumerIn[consumer];
+      if (!at) continue;
+      const left = Math.max(0, due - now);
+      const label = `↻ ${n > 1 ? `${n} retries, next` : "retry"} in ${left} ms`;
+      view.dots.append(s("text", { class: "retry-clock", x: at[0] - 6, y: at[1] - 10, "text-anchor": "end" }, label));
+    }
+  }
+}

@@ -1,0 +1,348 @@
+// Every control a learner has: faults, the publish form, design knobs, dead-letter inspection and
+// redrive, stream replay, run controls, and run files. Each sends one protocol message.
+import { h, replace, fmtAt, shortId, toast } from "./dom.js";
+
+/** Extra delay a "slow consumer" fault multiplies processing time by. */
+const SLOW_FACTOR = 5;
+/** How long the "dependency down" fault lasts, in virtual milliseconds. */
+const OUTAGE_MS = 3000;
+/** Largest run file accepted from disk; the server checks its own limit too. */
+const MAX_RUN_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Wires a tablist: click or arrow keys select a tab and show its panel. */
+export function setupTabs(list, onChange) {
+  const tabs = [...list.querySelectorAll('[role="tab"]')];
+  const select = (tab, focus) => {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+    }
+    if (focus) tab.focus();
+    onChange?.(tab.id);
+  };
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => select(tab, false));
+    tab.addEventListener("keydown", (e) => {
+      const d = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+      if (d) {
+        e.preventDefault();
+        select(tabs[(i + d + tabs.length) % tabs.length], true);
+      }
+    });
+  });
+  return (id) => select(document.getElementById(id), false);
+}
+
+export class Controls {
+  constructor(store, root, { send, command, onSelect, onMessage }) {
+    this.store = store;
+    this.send = send;
+    this.command = command;
+    this.onSelect = onSelect;
+    this.onSelectMessage = onMessage;
+    this.knobs = parseKnobs(root.dataset.knobs);
+    this.$ = (id) => document.getElementById(id);
+    this.dlqConsumer = null;
+    this.runControls();
+    this.faults();
+    this.publishForm();
+    this.dlqDialog();
+    this.runFiles();
+  }
+
+  runControls() {
+    this.$("btn-play").addEventListener("click", () => this.togglePlay());
+    this.$("btn-step").addEventListener("click", () => this.send({ type: "step" }));
+    this.$("speed").addEventListener("change", (e) => this.send({ type: "speed", speed: Number(e.target.value) }));
+    this.$("btn-reset").addEventListener("click", () => this.send({ type: "reset", new_seed: false }));
+    this.$("btn-new-seed").addEventListener("click", () => this.send({ type: "reset", new_seed: true }));
+  }
+
+  togglePlay() {
+    this.send({ type: this.store.paused ? "play" : "pause" });
+  }
+
+  faults() {
+    for (const button of document.querySelectorAll("[data-fault]")) {
+      button.addEventListener("click", () => {
+        const cmd = this.faultCommand(button.dataset.fault);
+        if (cmd) this.command(cmd);
+      });
+    }
+    this.$("fault-consumer").addEventListener("change", (e) => this.onSelect(Number(e.target.value)));
+  }
+
+  faultCommand(kind) {
+    const t = this.store.topology;
+    const consumer = t.consumers[Number(this.$("fault-consumer").value)]?.name;
+    const channel = t.channels[Number(this.$("fault-channel").value)]?.name;
+    const service = this.$("fault-service").value;
+    const link = (conditions) => ({ kind: "set_link", service, conditions: { latency_ms: 5, jitter_ms: 0, loss: 0, duplicate: 0, cut: false, ...conditions } });
+    switch (kind) {
+      case "crash": case "restart": case "pause": case "resume": case "add_instance": case "remove_instance":
+        return consumer && { kind, consumer };
+      case "slow": return consumer && { kind: "slow", consumer, factor: SLOW_FACTOR };
+      case "unslow": return consumer && { kind: "slow", consumer, factor: 1 };
+      case "dependency_outage": return consumer && { kind, consumer, duration_ms: OUTAGE_MS };
+      case "inject_poison": return channel && { kind, channel };
+      case "duplicate": return channel && { kind, channel, same_id: true };
+      case "producer_retry": return channel && { kind: "duplicate", channel, same_id: false };
+      case "jitter": return service && link({ latency_ms: 20, jitter_ms: 300 });
+      case "lossy": return service && link({ loss: 0.2 });
+      case "cut_link": case "restore_link": return service && { kind, service };
+      case "restart_broker": return { kind, downtime_ms: 2000 };
+      default: return null;
+    }
+  }
+
+  /** Fills the selects from a new topology; keeps the current choices where they still exist. */
+  setTopology(topology, selected) {
+    const fill = (el, items) => {
+      const keep = el.value;
+      replace(el, ...items.map(([value, label]) => h("option", { value }, label)));
+      if (items.some(([v]) => String(v) === keep)) el.value = keep;
+    };
+    fill(this.$("fault-consumer"), topology.consumers.map((c) => [c.id, c.name]));
+    fill(this.$("fault-channel"), topology.channels.map((c) => [c.id, `${c.name} (${c.kind})`]));
+    fill(this.$("pub-channel"), topology.channels.map((c) => [c.name, `${c.name} (${c.kind})`]));
+    const services = [...topology.producers.filter((p) => p.name !== "console"), ...topology.consumers].map((x) => [x.name, x.name]);
+    fill(this.$("fault-service"), services);
+    const types = new Set(topology.producers.map((p) => p.event_type).filter((t) => t !== "Manual"));
+    replace(this.$("pub-types"), ...[...types].map((t) => h("option", { value: t })));
+    if (!this.$("pub-type").value && types.size) this.$("pub-type").value = [...types][0];
+    if (selected !== null && selected !== undefined) this.$("fault-consumer").value = String(selected);
+    this.renderDesign();
+    this.renderOps();
+  }
+
+  selectConsumer(id) {
+    this.$("fault-consumer").value = String(id);
+  }
+
+  publishForm() {
+    const form = this.$("publish-form");
+    const error = this.$("pub-error");
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      let payload;
+      try {
+        payload = JSON.parse(this.$("pub-payload").value || "{}");
+      } catch {
+        error.textContent = "The payload is not valid JSON (tick “Malformed” to send a broken message on purpose).";
+        error.hidden = false;
+        return;
+      }
+      error.hidden = true;
+      this.command({
+        kind: "publish",
+        channel: this.$("pub-channel").value,
+        event_type: this.$("pub-type").value.trim(),
+        key: this.$("pub-key").value.trim(),
+        payload,
+        schema_version: Number(this.$("pub-version").value) || 1,
+        malformed: this.$("pub-malformed").checked,
+      });
+      const key = this.$("pub-key");
+      const m = /^(.*?)(\d+)$/.exec(key.value);
+      if (m) key.value = `${m[1]}${Number(m[2]) + 1}`;
+    });
+  }
+
+  /** The knobs the exercise offers, each a row of choices; the chosen one follows the live design. */
+  renderDesign() {
+    const box = this.$("knobs");
+    const metrics = this.store.metrics;
+    if (!this.knobs.length) {
+      replace(box, h("p", { class: "muted small" }, "This exercise offers no design knobs. The current design of each consumer:"),
+        ...this.store.topology.consumers.map((c) => h("p", { class: "small" }, h("b", {}, c.name), ": ", designSummary(metrics?.consumers[c.id]?.design))));
+      return;
+    }
+    replace(box, ...this.knobs.map((knob) => {
+      const consumer = knob.target?.kind === "consumer" ? this.store.consumerByName(knob.target.name) : null;
+      const design = consumer && metrics?.consumers[consumer.id]?.design;
+      const current = design ? knob.options.find((o) => sameValue(o.value, design[knob.field]))?.id : knob.default;
+      const live = knob.live && consumer && design;
+      const options = knob.options.map((o) => h("label", { class: "knob__option" },
+        h("input", { type: "radio", name: `knob-${knob.id}`, value: o.id, checked: o.id === (current ?? knob.default), disabled: !live,
+          dataset: { knob: knob.id },
+          onchange: () => this.command({ kind: "set_design", consumer: consumer.name, design: { ...design, [knob.field]: o.value } }) }),
+        h("span", {}, o.label)));
+      return h("fieldset", { class: "knob", dataset: { knob: knob.id } },
+        h("legend", {}, knob.label, " ", h("span", { class: "knob__target" }, `(${knob.target?.name ?? ""})`)),
+        h("div", { class: "knob__options" }, options),
+        knob.help ? h("p", { class: "knob__help" }, knob.help) : null,
+        knob.live ? null : h("p", { class: "knob__help" }, "Changes the system's shape: it applies to a fresh run only."));
+    }));
+  }
+
+  /** Re-renders the design panel when a consumer's live design changed (a knob was applied). */
+  updateDesign() {
+    const key = JSON.stringify((this.store.metrics?.consumers ?? []).map((c) => c.design));
+    if (key !== this.designKey) {
+      this.designKey = key;
+      this.renderDesign();
+    }
+  }
+
+  renderOps() {
+    const t = this.store.topology;
+    const withDlq = t.consumers.filter((c) => t.channels[c.channel]?.dead_letter);
+    replace(this.$("dlq-list"), ...withDlq.map((c) => {
+      const count = h("span", { class: "dlq-count", dataset: { queue: c.dead_letters } }, "0");
+      return h("div", { class: "dlq-row" },
+        h("span", {}, c.name, " · ", count, " dead"),
+        h("button", { type: "button", class: "btn btn--small", onclick: () => this.openDlq(c.name) }, "Inspect"));
+    }));
+    if (!withDlq.length) this.$("dlq-list").append(h("p", { class: "muted small" }, "No channel here has a dead-letter queue."));
+    const streamConsumers = t.consumers.filter((c) => t.channels[c.channel]?.kind === "stream");
+    const group = this.$("replay-group");
+    group.hidden = !streamConsumers.length;
+    if (!streamConsumers.length) return;
+    const who = h("select", { "aria-label": "Consumer group" }, ...streamConsumers.map((c) => h("option", { value: c.name }, c.name)));
+    const from = h("select", { "aria-label": "Replay from" },
+      h("option", { value: "earliest" }, "the earliest record"), h("option", { value: "latest" }, "the latest (skip)"), h("option", { value: "offset" }, "an offset"));
+    const offset = h("input", { type: "number", min: 0, value: 0, "aria-label": "Offset" });
+    const seek = () => {
+      const to = from.value === "offset" ? { from: "offset", offset: Number(offset.value) || 0 } : { from: from.value };
+      this.command({ kind: "seek", consumer: who.value, to });
+    };
+    replace(this.$("replay"),
+      h("label", {}, "Group", who),
+      h("div", { class: "form__row" }, h("label", {}, "Replay from", from), h("label", {}, "Offset", offset)),
+      h("div", { class: "btn-grid" },
+        h("button", { type: "button", class: "btn btn--wide", onclick: seek }, "Move the group's position"),
+        h("button", { type: "button", class: "btn", onclick: () => this.command({ kind: "rebuild", consumer: who.value, from_checkpoint: false }) }, "Rebuild from start"),
+        h("button", { type: "button", class: "btn", onclick: () => this.command({ kind: "rebuild", consumer: who.value, from_checkpoint: true }) }, "From checkpoint")));
+  }
+
+  updateOps() {
+    const metrics = this.store.metrics;
+    if (!metrics) return;
+    for (const el of document.querySelectorAll(".dlq-count")) {
+      const n = metrics.queues[Number(el.dataset.queue)]?.dead_letters ?? 0;
+      el.textContent = String(n);
+      el.classList.toggle("count-bad", n > 0);
+    }
+  }
+
+  dlqDialog() {
+    const dialog = this.$("dlq-dialog");
+    dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+    this.$("dlq-redrive-all").addEventListener("click", () => {
+      if (!this.dlqConsumer) return;
+      this.command({ kind: "redrive", consumer: this.dlqConsumer });
+      this.send({ type: "inspect_dlq", consumer: this.dlqConsumer });
+    });
+  }
+
+  openDlq(consumer) {
+    this.dlqConsumer = consumer;
+    this.$("dlq-title").textContent = `Dead letters of ${consumer}`;
+    replace(this.$("dlq-body"), h("p", { class: "muted" }, "Loading…"));
+    const dialog = this.$("dlq-dialog");
+    if (!dialog.open) dialog.showModal();
+    this.send({ type: "inspect_dlq", consumer });
+  }
+
+  showDeadLetters(m) {
+    if (m.consumer !== this.dlqConsumer) return;
+    const body = this.$("dlq-body");
+    this.$("dlq-redrive-all").disabled = !m.letters.length;
+    if (!m.letters.length) {
+      replace(body, h("p", { class: "muted" }, "The dead-letter queue is empty."));
+      return;
+    }
+    const rows = m.letters.map((l) => h("tr", {},
+      h("td", {}, h("button", { type: "button", class: "linkish mono", onclick: () => { this.$("dlq-dialog").close(); this.onSelectMessage(l.message.id); } }, shortId(l.message.id))),
+      h("td", {}, l.message.event_type, l.message.malformed ? " (malformed)" : ""),
+      h("td", {}, l.message.key, ` #${l.message.seq}`),
+      h("td", {}, l.reason.replaceAll("_", " ")),
+      h("td", {}, String(l.attempts)),
+      h("td", { class: "mono" }, fmtAt(l.at)),
+      h("td", {}, h("button", { type: "button", class: "btn btn--small", onclick: () => {
+        this.command({ kind: "redrive", consumer: m.consumer, message: l.message.id });
+        this.send({ type: "inspect_dlq", consumer: m.consumer });
+      } }, "Redrive"))));
+    replace(body, h("table", { class: "table" },
+      h("thead", {}, h("tr", {}, ...["Message", "Type", "Key", "Reason", "Attempts", "At (s)", ""].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)),
+    h("p", { class: "muted small" }, "Redriving puts a message back on its queue. If the cause is not fixed, it fails again."));
+  }
+
+  runFiles() {
+    this.$("btn-export").addEventListener("click", () => this.send({ type: "export" }));
+    this.$("import-file").addEventListener("change", async (e) => {
+      const file = e.target.files?.[0];
+      e.target.value = "";
+      if (!file) return;
+      if (file.size > MAX_RUN_FILE_BYTES) {
+        toast("That file is too big to be a run file.", "error");
+        return;
+      }
+      let run;
+      try {
+        run = JSON.parse(await file.text());
+      } catch {
+        toast("That file is not a run file (not JSON).", "error");
+        return;
+      }
+      this.send({ type: "import", run });
+    });
+  }
+
+  /** Offers the exported run as a download: no request leaves the browser. */
+  download(run) {
+    const blob = new Blob([JSON.stringify(run, null, 2)], { type: "application/json" });
+    const url = URL.createObjectURL(blob);
+    const name = `${this.store.exercise || "run"}-seed-${this.store.seed}.json`;
+    const a = h("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    toast(`Saved ${name}`);
+  }
+
+  /** Reflects the run state on the run controls. */
+  render() {
+    const st = this.store;
+    const play = this.$("btn-play");
+    play.textContent = st.paused ? "Play" : "Pause";
+    play.setAttribute("aria-pressed", String(!st.paused));
+    for (const id of ["btn-play", "btn-step", "speed", "btn-reset", "btn-new-seed", "btn-export"]) this.$(id).disabled = false;
+    const speed = this.$("speed");
+    if (document.activeElement !== speed && [...speed.options].some((o) => Number(o.value) === st.speed)) speed.value = String(st.speed);
+    this.updateOps();
+    this.updateDesign();
+  }
+}
+
+function parseKnobs(text) {
+  try {
+    const knobs = JSON.parse(text || "[]");
+    return Array.isArray(knobs) ? knobs : [];
+  } catch {
+    return [];
+  }
+}
+
+function sameValue(a, b) {
+  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+}
+
+function sortKeys(v) {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  return v ?? null;
+}
+
+function designSummary(d) {
+  if (!d) return "–";
+  const retry = d.retry.strategy === "none" ? "no retry" : `${d.retry.strategy} retry ×${d.retry.max_attempts}`;
+  return [d.ack_mode === "on_receipt" ? "ack on receipt" : "ack after processing", retry,
+    d.idempotency === "none" ? "not idempotent" : `idempotent by ${d.idempotency.replace("_", " ")}`,
+    d.ordering.strategy === "none" ? "no ordering" : d.ordering.strategy.replace("_", " "),
+    `prefetch ${d.prefetch}`].join(", ");
+}

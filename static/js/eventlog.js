@@ -1,0 +1,90 @@
+// The live event log: newest first, filtered by message id, correlation id or key, capped to what a
+// person can read. Rebuilt at most a few times a second, whatever the event rate.
+import { h, fmtAt, shortId } from "./dom.js";
+import { classOf, describe, isProblem, tagOf, Names } from "./events.js";
+
+/** Rows drawn at once; the rest are counted, not drawn. */
+export const MAX_ROWS = 250;
+/** Minimum wall-clock time between two redraws of the list. */
+const REDRAW_MS = 250;
+
+export class EventLog {
+  constructor(store, { onSelect }) {
+    this.store = store;
+    this.onSelect = onSelect;
+    this.list = document.getElementById("log");
+    this.filter = document.getElementById("log-filter");
+    this.problems = document.getElementById("log-problems");
+    this.count = document.getElementById("log-count");
+    this.selected = null;
+    this.pending = false;
+    this.last = 0;
+    this.filter.addEventListener("input", () => this.render());
+    this.problems.addEventListener("change", () => this.render());
+  }
+
+  /** Shows only what concerns `text` (a message id, a correlation id or a key). */
+  setFilter(text) {
+    this.filter.value = text;
+    this.render();
+  }
+
+  select(id) {
+    this.selected = id;
+    for (const li of this.list.children) li.classList.toggle("is-selected", li.dataset.message === id);
+  }
+
+  schedule() {
+    if (this.pending) return;
+    const wait = Math.max(0, REDRAW_MS - (performance.now() - this.last));
+    this.pending = true;
+    setTimeout(() => {
+      this.pending = false;
+      this.render();
+    }, wait);
+  }
+
+  matches(ev, needle) {
+    if (!needle) return true;
+    const id = ev.message ?? ev.request;
+    if (id && id.startsWith(needle)) return true;
+    if (ev.key && ev.key.toLowerCase().includes(needle)) return true;
+    const msg = id && this.store.message(id);
+    if (!msg) return false;
+    return (msg.correlation_id || "").startsWith(needle) || msg.key.toLowerCase().includes(needle);
+  }
+
+  render() {
+    this.last = performance.now();
+    const needle = this.filter.value.trim().toLowerCase();
+    const onlyProblems = this.problems.checked;
+    const names = new Names(this.store.topology);
+    const rows = [];
+    let matched = 0;
+    const events = this.store.events;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const ev = events[i];
+      if (onlyProblems && !isProblem(ev)) continue;
+      if (!this.matches(ev, needle)) continue;
+      matched += 1;
+      if (rows.length < MAX_ROWS) rows.push(this.row(ev, names));
+    }
+    this.list.replaceChildren(...rows);
+    this.count.textContent = matched > MAX_ROWS ? `latest ${MAX_ROWS} of ${matched}` : `${matched} events`;
+  }
+
+  row(ev, names) {
+    const id = ev.message ?? ev.request;
+    const msg = id ? this.store.message(id) : null;
+    const cls = classOf(ev);
+    const li = h("li", { dataset: id ? { message: id } : {}, class: id && id === this.selected ? "is-selected" : null },
+      h("span", { class: "log__at" }, fmtAt(ev.at)),
+      h("span", { class: `tag tag--${cls}` }, tagOf(ev)),
+      h("span", { class: "log__text", title: describe(ev, names, msg) }, describe(ev, names, msg)),
+      id
+        ? h("button", { type: "button", class: "linkish log__msg", title: `Follow message ${id}`, onclick: () => this.onSelect(id) },
+          `${shortId(id)} ${msg ? msg.key : ""}`)
+        : h("span"));
+    return li;
+  }
+}

@@ -1,0 +1,57 @@
+// One message's whole journey: every event kept for it, every attempt, in virtual-time order, with the
+// messages it caused and the one that caused it.
+import { h, replace, fmtAt, fmtMs, shortId } from "./dom.js";
+import { classOf, describe, isProblem, Names } from "./events.js";
+
+export class Journey {
+  constructor(store, { onSelect, onCorrelation }) {
+    this.store = store;
+    this.onSelect = onSelect;
+    this.onCorrelation = onCorrelation;
+    this.el = document.getElementById("journey");
+    this.id = null;
+  }
+
+  show(id) {
+    this.id = id;
+    this.render();
+  }
+
+  render() {
+    if (!this.id) return;
+    const msg = this.store.message(this.id);
+    if (!msg) {
+      replace(this.el, h("p", { class: "muted" }, `Message ${this.id} is no longer in this run's history.`));
+      return;
+    }
+    const names = new Names(this.store.topology);
+    const children = [...this.store.messages.values()].filter((m) => m.causation_id === msg.id);
+    const head = h("div", { class: "journey__head" },
+      h("span", { class: "journey__title" }, `${msg.event_type} ${msg.key}`, msg.seq ? ` #${msg.seq}` : ""),
+      h("span", { class: "mono", title: "message id" }, msg.id),
+      msg.correlation_id
+        ? h("button", { type: "button", class: "linkish small", onclick: () => this.onCorrelation(msg.correlation_id) },
+          `correlation ${shortId(msg.correlation_id)} → sequence`)
+        : null,
+      msg.causation_id
+        ? h("button", { type: "button", class: "linkish small", onclick: () => this.onSelect(msg.causation_id) }, `caused by ${shortId(msg.causation_id)}`)
+        : null,
+      ...children.slice(0, 6).map((c) =>
+        h("button", { type: "button", class: "linkish small", onclick: () => this.onSelect(c.id) }, `caused ${c.event_type} ${shortId(c.id)}`)));
+    const steps = h("ol", { class: "journey__steps" });
+    let prev = null;
+    for (const ev of msg.events) {
+      const cls = classOf(ev);
+      let text = describe(ev, names, msg);
+      if (ev.type === "retry_scheduled" && ev.due_at > this.store.at) text += ` (due in ${fmtMs(ev.due_at - this.store.at)})`;
+      const gap = prev !== null && ev.at - prev >= 1 ? `+${fmtMs(ev.at - prev)}` : "";
+      steps.append(h("li", { class: isProblem(ev) ? "is-bad" : null, title: gap },
+        h("span", { class: "log__at" }, fmtAt(ev.at)),
+        h("span", { class: `journey__dot journey__dot--${cls}` }),
+        h("span", {}, text)));
+      prev = ev.at;
+    }
+    if (msg.dropped) steps.append(h("li", {}, h("span"), h("span"), h("span", { class: "muted" }, `… ${msg.dropped} more events not kept`)));
+    replace(this.el, head, steps);
+  }
+}

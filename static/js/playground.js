@@ -1,0 +1,156 @@
+// The playground page: connects to the sandbox named in `data-ws`, keeps a Store of what the server sends,
+// and redraws the views from it. Loaded only on /exercises/{id}.
+import { toast, fmtMs } from "./dom.js";
+import { Store } from "./state.js";
+import { Socket } from "./socket.js";
+import { TopologyView } from "./topology.js";
+import { Animator, RetryClocks } from "./animate.js";
+import { EventLog } from "./eventlog.js";
+import { Journey } from "./journey.js";
+import { Sequence } from "./sequence.js";
+import { Timeline } from "./timeline.js";
+import { Goals } from "./goals.js";
+import { Controls, setupTabs } from "./controls.js";
+
+const root = document.getElementById("playground");
+if (root) start(root);
+
+function start(root) {
+  const store = new Store();
+  const $ = (id) => document.getElementById(id);
+  let socket = null;
+  let selectedConsumer = 0;
+  let lastFrameAt = 0;
+  const send = (msg) => {
+    if (!socket || !socket.send(msg)) toast("Not connected to the sandbox; retrying…", "error");
+  };
+  const command = (cmd) => send({ type: "command", command: cmd });
+
+  const showDetail = setupTabs(document.querySelector(".pg-detail .tabs"));
+  setupTabs(document.querySelector(".pg-controls .tabs"));
+
+  const selectMessage = (id) => {
+    log.select(id);
+    journey.show(id);
+    const msg = store.message(id);
+    if (msg?.correlation_id) sequence.show(msg.correlation_id);
+    showDetail("tab-journey");
+  };
+  const selectConsumer = (id) => {
+    selectedConsumer = id;
+    topo.select(id);
+    controls.selectConsumer(id);
+  };
+
+  const topo = new TopologyView($("topology"), {
+    onConsumer: selectConsumer,
+    onDlq: (name) => controls.openDlq(name),
+  });
+  const animator = new Animator();
+  const clocks = new RetryClocks();
+  const log = new EventLog(store, { onSelect: selectMessage });
+  const journey = new Journey(store, {
+    onSelect: selectMessage,
+    onCorrelation: (c) => {
+      sequence.show(c);
+      showDetail("tab-sequence");
+    },
+  });
+  const sequence = new Sequence(store, { onSelect: selectMessage });
+  const timeline = new Timeline(store, { onSeek: (at) => send({ type: "seek", at }) });
+  const goals = new Goals(store, { onSelect: selectMessage });
+  const controls = new Controls(store, root, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
+  hints();
+
+  const renderRun = () => {
+    $("clock").textContent = `${(store.at / 1000).toFixed(1)} s`;
+    $("run-for").textContent = fmtMs(store.runForMs);
+    $("seed").textContent = String(store.seed);
+    $("broker-down").hidden = store.metrics?.broker_up !== false;
+    root.dataset.at = String(store.at);
+    if (store.finished) setStatus("finished");
+    else if (statusNow === "finished") setStatus("live");
+    controls.render();
+    timeline.render();
+    goals.render();
+    clocks.draw(topo, store.at);
+  };
+
+  store.subscribe((kind, events) => {
+    if (kind === "snapshot") {
+      animator.clear();
+      clocks.clear();
+      clocks.observe(events);
+      topo.build(store.topology, store.metrics);
+      controls.setTopology(store.topology, selectedConsumer);
+      topo.select(selectedConsumer);
+      log.render();
+      journey.render();
+      sequence.render();
+    } else {
+      clocks.observe(events);
+      topo.update(store.metrics);
+      animator.play(topo, store, events, lastFrameAt);
+      log.schedule();
+      if (journey.id && events.some((e) => (e.message ?? e.request) === journey.id)) journey.render();
+      if (sequence.correlation && events.some((e) => e.type === "published" && e.correlation_id === sequence.correlation)) sequence.render();
+    }
+    lastFrameAt = store.at;
+    renderRun();
+  });
+
+  let statusNow = "connecting";
+  const STATUS = { connecting: "Connecting…", live: "Live", lost: "Reconnecting…", gone: "Sandbox closed: reload the page", finished: "Run finished" };
+  function setStatus(status) {
+    statusNow = status;
+    const el = $("conn");
+    el.textContent = STATUS[status] ?? status;
+    el.className = `conn conn--${status}`;
+    root.dataset.status = status;
+  }
+
+  const onMessage = (m) => {
+    switch (m.type) {
+      case "snapshot": store.applySnapshot(m); break;
+      case "frame": store.applyFrame(m); break;
+      case "dead_letters": controls.showDeadLetters(m); break;
+      case "run_file": controls.download(m.run); break;
+      case "notice": toast(m.message); break;
+      case "error": toast(m.message, "error"); break;
+      default: break;
+    }
+  };
+  socket = new Socket(root.dataset.ws, { onMessage, onStatus: setStatus });
+
+  // Keyboard: Space plays or pauses, S steps, / filters the log, Escape leaves the filter.
+  document.addEventListener("keydown", (e) => {
+    const typing = e.target.closest("input, textarea, select, [contenteditable]");
+    if (e.key === "Escape" && e.target === $("log-filter")) {
+      $("log-filter").blur();
+      return;
+    }
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === " " && !e.target.closest("button, [role=button], summary, a")) {
+      e.preventDefault();
+      controls.togglePlay();
+    } else if (e.key === "s" || e.key === "S") {
+      send({ type: "step" });
+    } else if (e.key === "/") {
+      e.preventDefault();
+      $("log-filter").focus();
+    }
+  });
+}
+
+/** Hints are revealed one at a time; the count left is on the button. */
+function hints() {
+  const button = document.getElementById("btn-hint");
+  if (!button) return;
+  button.addEventListener("click", () => {
+    const hidden = [...document.querySelectorAll("#hints li[hidden]")];
+    if (hidden.length) hidden[0].hidden = false;
+    const left = hidden.length - 1;
+    button.textContent = left > 0 ? `Show another hint (${left} left)` : "No more hints";
+    button.disabled = left <= 0;
+  });
+}

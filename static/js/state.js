@@ -1,0 +1,158 @@
+// The client's copy of a sandbox: applies `snapshot` and `frame` messages and keeps bounded indexes of the
+// trace for the log, journeys and sequence diagrams. Views subscribe and redraw from it.
+
+/** Trace events kept for the log; older ones are forgotten first (journeys keep their own copy). */
+export const MAX_EVENTS = 6000;
+/** Messages whose journey is kept; the oldest message is forgotten first. */
+export const MAX_MESSAGES = 4000;
+/** Events kept per message: enough for every attempt of any retry policy an exercise offers. */
+export const MAX_EVENTS_PER_MESSAGE = 160;
+/** Metric samples kept for the sparklines (one per frame, about ten a second). */
+export const MAX_SAMPLES = 240;
+
+export class Store {
+  constructor() {
+    this.listeners = new Set();
+    this.reset();
+  }
+
+  reset() {
+    this.topology = { channels: [], queues: [], producers: [], consumers: [] };
+    this.metrics = null;
+    this.goals = [];
+    this.markers = [];
+    this.commands = [];
+    this.events = [];
+    this.messages = new Map();
+    this.byCorrelation = new Map();
+    this.samples = [];
+    this.seq = 0;
+    this.at = 0;
+    this.seed = null;
+    this.speed = 1;
+    this.paused = false;
+    this.finished = false;
+    this.runForMs = 0;
+    this.historyMs = 0;
+    this.exercise = "";
+  }
+
+  subscribe(fn) {
+    this.listeners.add(fn);
+  }
+
+  emit(kind, fresh) {
+    for (const fn of this.listeners) fn(kind, fresh);
+  }
+
+  applySnapshot(m) {
+    this.reset();
+    this.topology = m.topology;
+    this.seed = m.seed;
+    this.exercise = m.exercise;
+    this.runForMs = m.run_for_ms;
+    this.markers = m.markers || [];
+    this.commands = m.commands || [];
+    this.applyCommon(m);
+    this.historyMs = Math.max(m.history_ms || 0, m.at);
+    this.addEvents(m.events || []);
+    this.emit("snapshot", m.events || []);
+  }
+
+  applyFrame(m) {
+    this.applyCommon(m);
+    this.historyMs = Math.max(this.historyMs, m.at);
+    if (m.markers?.length) this.markers.push(...m.markers);
+    this.addEvents(m.events || []);
+    this.emit("frame", m.events || []);
+  }
+
+  applyCommon(m) {
+    this.seq = m.seq ?? this.seq;
+    this.at = m.at;
+    this.speed = m.speed;
+    this.paused = m.paused;
+    this.finished = m.finished;
+    if (m.metrics) {
+      this.metrics = m.metrics;
+      this.sample(m.metrics);
+    }
+    if (m.goals) this.goals = m.goals;
+  }
+
+  addEvents(events) {
+    for (const ev of events) {
+      this.events.push(ev);
+      const id = ev.message ?? ev.request;
+      if (!id) continue;
+      let msg = this.messages.get(id);
+      if (!msg) {
+        msg = { id, key: "?", event_type: "?", correlation_id: null, events: [], dropped: 0 };
+        this.messages.set(id, msg);
+        if (this.messages.size > MAX_MESSAGES) {
+          const oldest = this.messages.keys().next().value;
+          this.forget(oldest);
+        }
+      }
+      if (ev.type === "published" && msg.key === "?") {
+        msg.key = ev.key;
+        msg.event_type = ev.event_type;
+        msg.seq = ev.seq;
+        msg.correlation_id = ev.correlation_id;
+        msg.causation_id = ev.causation_id ?? null;
+        msg.channel = ev.channel;
+        msg.from = ev.from;
+        msg.malformed = !!ev.malformed;
+        let ids = this.byCorrelation.get(ev.correlation_id);
+        if (!ids) this.byCorrelation.set(ev.correlation_id, (ids = []));
+        ids.push(id);
+      }
+      if (msg.events.length < MAX_EVENTS_PER_MESSAGE) msg.events.push(ev);
+      else msg.dropped += 1;
+    }
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
+  forget(id) {
+    const msg = this.messages.get(id);
+    this.messages.delete(id);
+    const ids = msg && this.byCorrelation.get(msg.correlation_id);
+    if (ids) {
+      const at = ids.indexOf(id);
+      if (at >= 0) ids.splice(at, 1);
+      if (!ids.length) this.byCorrelation.delete(msg.correlation_id);
+    }
+  }
+
+  /** One point per frame for the sparklines: totals, from which rates are derived. */
+  sample(metrics) {
+    const sum = (list, f) => list.reduce((a, x) => a + f(x), 0);
+    const point = {
+      at: metrics.at,
+      produced: sum(metrics.producers, (p) => p.produced),
+      acked: sum(metrics.consumers, (c) => c.succeeded),
+      retries: sum(metrics.queues, (q) => q.retries),
+      dlq: sum(metrics.queues, (q) => q.dead_letters),
+      lag: sum(metrics.queues, (q) => q.ready) + sum(metrics.streams, (st) => sum(st.groups, (g) => sum(g.lag, (l) => l))),
+    };
+    const last = this.samples[this.samples.length - 1];
+    if (last && point.at < last.at) this.samples = [];
+    if (last && point.at === last.at) this.samples[this.samples.length - 1] = point;
+    else this.samples.push(point);
+    if (this.samples.length > MAX_SAMPLES) this.samples.shift();
+  }
+
+  /** The message record (key, type, correlation id, its events) or undefined. */
+  message(id) {
+    return this.messages.get(id);
+  }
+
+  /** Every message of one correlation id, oldest first. */
+  correlated(correlationId) {
+    return (this.byCorrelation.get(correlationId) || []).map((id) => this.messages.get(id)).filter(Boolean);
+  }
+
+  consumerByName(name) {
+    return this.topology.consumers.find((c) => c.name === name);
+  }
+}

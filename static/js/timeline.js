@@ -1,0 +1,87 @@
+// The timeline: a scrubber over the run (drag back to travel in time), a marker per fault, and sparklines
+// for the rates and depths a learner watches.
+import { h, s, fmtMs } from "./dom.js";
+
+const SPARKS = [
+  { key: "rate", label: "published/s", cls: "" },
+  { key: "done", label: "processed/s", cls: "" },
+  { key: "lag", label: "waiting (lag)", cls: "" },
+  { key: "retries", label: "retries/s", cls: "spark--retry" },
+  { key: "dlq", label: "dead letters", cls: "spark--dead" },
+];
+
+export class Timeline {
+  constructor(store, { onSeek }) {
+    this.store = store;
+    this.scrubber = document.getElementById("scrubber");
+    this.markers = document.getElementById("markers");
+    this.sparkBox = document.getElementById("sparks");
+    this.dragging = false;
+    this.markerCount = -1;
+    this.sparks = SPARKS.map((spec) => {
+      const value = h("span", { class: "spark__value" }, "0");
+      const line = s("polyline", { points: "" });
+      const svg = s("svg", { viewBox: "0 0 100 24", preserveAspectRatio: "none", "aria-hidden": "true" }, line);
+      this.sparkBox.append(h("div", { class: `spark ${spec.cls}` }, h("span", {}, spec.label), value, svg));
+      return { ...spec, value, line };
+    });
+    this.scrubber.addEventListener("input", () => {
+      this.dragging = true;
+      this.scrubber.setAttribute("aria-valuetext", `seek to ${fmtMs(Number(this.scrubber.value))}`);
+    });
+    this.scrubber.addEventListener("change", () => {
+      this.dragging = false;
+      const at = Math.min(Number(this.scrubber.value), this.store.historyMs);
+      this.scrubber.value = String(at);
+      onSeek(at);
+    });
+  }
+
+  render() {
+    const st = this.store;
+    const max = Math.max(st.runForMs, st.historyMs, 1);
+    this.scrubber.max = String(max);
+    this.scrubber.disabled = false;
+    if (!this.dragging) {
+      this.scrubber.value = String(st.at);
+      this.scrubber.setAttribute("aria-valuetext", `${fmtMs(st.at)} of ${fmtMs(max)}`);
+    }
+    if (this.markerCount !== st.markers.length || this.markerMax !== max) {
+      this.markerCount = st.markers.length;
+      this.markerMax = max;
+      this.markers.replaceChildren(...st.markers.map((m) => {
+        const el = h("span", { class: "marker", title: `${fmtMs(m.at)}: ${m.label}${m.detail ? ` (${m.detail})` : ""}` });
+        el.style.left = `${(100 * m.at) / max}%`;
+        return el;
+      }));
+    }
+    this.renderSparks();
+  }
+
+  renderSparks() {
+    const samples = this.store.samples;
+    if (samples.length < 2) return;
+    // Rates over about one second of virtual time, so a frame's jitter does not show as noise.
+    const series = { rate: [], done: [], lag: [], retries: [], dlq: [] };
+    for (let i = 1; i < samples.length; i++) {
+      const cur = samples[i];
+      let j = i - 1;
+      while (j > 0 && cur.at - samples[j].at < 1000) j--;
+      const prev = samples[j];
+      const dt = Math.max(cur.at - prev.at, 1) / 1000;
+      series.rate.push((cur.produced - prev.produced) / dt);
+      series.done.push((cur.acked - prev.acked) / dt);
+      series.retries.push((cur.retries - prev.retries) / dt);
+      series.lag.push(cur.lag);
+      series.dlq.push(cur.dlq);
+    }
+    for (const spark of this.sparks) {
+      const values = series[spark.key];
+      const last = values[values.length - 1] ?? 0;
+      spark.value.textContent = Number.isInteger(last) ? String(last) : last.toFixed(1);
+      const top = Math.max(...values, 1);
+      const step = 100 / Math.max(values.length - 1, 1);
+      spark.line.setAttribute("points", values.map((v, i) => `${(i * step).toFixed(1)},${(23 - (22 * v) / top).toFixed(1)}`).join(" "));
+    }
+  }
+}

@@ -1,0 +1,387 @@
+// The system as an SVG: producers → channels → (subscriptions) → consumers, laid out in pixel units of the
+// element's own size so text stays legible on a projector. `build` draws the static parts once per
+// snapshot or resize; `update` changes numbers, bars, instances and cursors in place on every frame.
+import { s } from "./dom.js";
+
+/** Preferred node widths; on a narrow stage they shrink together (see `columns`). */
+let PRODUCER_W = 124;
+let CHANNEL_W = 176;
+let SUB_W = 128;
+let CONSUMER_W = 188;
+const WIDTHS = [124, 176, 128, 188];
+/** The smallest gap between two columns, where the edges and the moving dots show. */
+const MIN_GAP = 36;
+/** Log cells drawn per stream partition; older records scroll off to the left. */
+const LOG_CELLS = 14;
+/** Partitions drawn per stream; a wider stream shows a "+N more" line. */
+const MAX_PARTITIONS = 6;
+
+export class TopologyView {
+  constructor(svg, { onConsumer, onDlq }) {
+    this.svg = svg;
+    this.onConsumer = onConsumer;
+    this.onDlq = onDlq;
+    this.topology = null;
+    this.anchors = null;
+    this.refs = null;
+    this.selected = null;
+    this.shape = "";
+    new ResizeObserver(() => this.topology && this.build(this.topology, this.metrics)).observe(svg);
+  }
+
+  select(consumerId) {
+    this.selected = consumerId;
+    for (const [id, ref] of this.refs?.consumers ?? []) ref.g.classList.toggle("node--selected", id === consumerId);
+  }
+
+  /** A key that changes when the drawing must be rebuilt rather than updated. */
+  shapeOf(metrics) {
+    return (metrics?.consumers ?? []).map((c) => c.instances.length).join(",");
+  }
+
+  build(topology, metrics) {
+    this.topology = topology;
+    this.metrics = metrics;
+    this.shape = this.shapeOf(metrics);
+    const W = Math.max(this.svg.clientWidth, 480);
+    const H = Math.max(this.svg.clientHeight, 260);
+    this.svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    this.svg.replaceChildren();
+    const edges = s("g", { class: "edges" });
+    const nodes = s("g", { class: "nodes" });
+    this.dots = s("g", { class: "dots" });
+    this.svg.append(edges, nodes, this.dots);
+
+    const t = topology;
+    const hasSubs = t.channels.some((c) => c.kind === "topic");
+    const x = columns(W, hasSubs);
+
+    // Bands: one per channel, as tall as its busiest column.
+    const consumersOf = (ch) => t.consumers.filter((c) => c.channel === ch.id);
+    const producersOf = (ch) => t.producers.filter((p) => p.channel === ch.id && p.name !== "console");
+    const weights = t.channels.map((ch) => Math.max(1, consumersOf(ch).length, producersOf(ch).length, ch.kind === "stream" ? 1.3 : 1));
+    const total = weights.reduce((a, b) => a + b, 0) || 1;
+    const top = 6;
+    const usable = H - top - 6;
+    const slot = usable / total;
+    const consumerH = Math.max(50, Math.min(78, slot - 18));
+
+    const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], dlq: [], partition: [], console: null };
+    const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [] };
+    let y = top;
+    t.channels.forEach((ch, ci) => {
+      const bandH = weights[ci] * slot;
+      const mid = y + bandH / 2;
+      // Channel node.
+      const chH = ch.kind === "stream" ? Math.min(bandH - 8, 30 + Math.min(ch.partitions, MAX_PARTITIONS) * 20) : ch.kind === "queue" ? 70 : 52;
+      const chY = mid - chH / 2;
+      const chNode = this.channelNode(ch, x.c, chY, CHANNEL_W, chH, refs, metrics);
+      nodes.append(chNode);
+      a.channelIn[ch.id] = [x.c, mid];
+      a.channelOut[ch.id] = [x.c + CHANNEL_W, mid];
+      if (ch.kind === "queue") {
+        for (const q of ch.queues) {
+          a.queueIn[q] = [x.c, mid];
+          a.queueOut[q] = [x.c + CHANNEL_W, mid];
+          if (ch.dead_letter) nodes.append(this.dlqNode(q, x.c + CHANNEL_W / 2 - 40, chY + chH + 6, a, refs));
+        }
+      }
+      // Producers of this channel.
+      const ps = producersOf(ch);
+      ps.forEach((p, i) => {
+        const py = y + (bandH * (i + 0.5)) / ps.length;
+        nodes.append(this.producerNode(p, x.p, py - 22, PRODUCER_W, 44, refs));
+        a.producer[p.id] = [x.p + PRODUCER_W, py];
+        edges.append(edge([x.p + PRODUCER_W, py], a.channelIn[ch.id]));
+      });
+      // Consumers of this channel (and the subscription queue in between for a topic).
+      const cs = consumersOf(ch);
+      cs.forEach((c, i) => {
+        const cy = y + (bandH * (i + 0.5)) / cs.length;
+        const inst = metrics?.consumers[c.id]?.instances.length ?? 1;
+        const h = consumerH + (inst > 6 ? 12 : 0);
+        nodes.append(this.consumerNode(c, x.k, cy - h / 2, CONSUMER_W, h, refs));
+        a.consumerIn[c.id] = [x.k, cy];
+        a.consumer[c.id] = [x.k + CONSUMER_W / 2, cy];
+        if (ch.kind === "topic") {
+          const q = c.dead_letters;
+          const qh = 46;
+          nodes.append(this.queueNode(q, x.q, cy - qh / 2, SUB_W, qh, refs));
+          a.queueIn[q] = [x.q, cy];
+          a.queueOut[q] = [x.q + SUB_W, cy];
+          edges.append(edge(a.channelOut[ch.id], a.queueIn[q]), edge(a.queueOut[q], a.consumerIn[c.id], c.id, refs));
+          if (ch.dead_letter) nodes.append(this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs));
+        } else {
+          edges.append(edge(a.channelOut[ch.id], a.consumerIn[c.id], c.id, refs));
+          if (ch.kind === "stream" && ch.dead_letter) {
+            nodes.append(this.dlqNode(c.dead_letters, x.k + CONSUMER_W - 84, cy + h / 2 + 4, a, refs));
+          }
+        }
+      });
+      y += bandH;
+    });
+    // A consumer that emits follow-up events: a curve back to the channel it publishes to.
+    for (const c of t.consumers) {
+      for (const target of c.emits) {
+        const from = [x.k + CONSUMER_W / 2, a.consumer[c.id][1] + consumerH / 2];
+        const to = [a.channelIn[target][0] + CHANNEL_W / 2, a.channelIn[target][1] + 24];
+        edges.append(s("path", { class: "edge edge--emit", d: `M${from[0]},${from[1]} C${from[0]},${H} ${to[0]},${H} ${to[0]},${to[1]}` }));
+      }
+    }
+    // The console: hand-published messages start at the bottom left.
+    const consoleP = t.producers.find((p) => p.name === "console");
+    if (consoleP) a.producer[consoleP.id] = [x.p + 40, H - 4];
+    this.anchors = a;
+    this.refs = refs;
+    this.select(this.selected);
+    if (metrics) this.update(metrics);
+  }
+
+  producerNode(p, x, y, w, h, refs) {
+    const sub = s("text", { class: "node__sub", x: x + 10, y: y + 35 }, p.event_type);
+    const g = s("g", { class: "node node--producer" },
+      s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
+      s("text", { class: "node__title", x: x + 10, y: y + 18 }, p.name),
+      sub);
+    refs.producers.set(p.id, { sub, event_type: p.event_type, delivery: p.delivery });
+    return g;
+  }
+
+  channelNode(ch, x, y, w, h, refs, metrics) {
+    const g = s("g", { class: `node node--${ch.kind}` });
+    if (ch.kind === "topic") {
+      const r = h / 2;
+      g.append(
+        s("path", { class: "node__box", d: `M${x + r},${y} H${x + w - r} L${x + w},${y + r} L${x + w - r},${y + h} H${x + r} L${x},${y + r} Z` }),
+        s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle" }, "topic"),
+        s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle" }, ch.name));
+      return g;
+    }
+    g.append(
+      s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
+      s("text", { class: "node__kind", x: x + 10, y: y + 15 }, ch.kind),
+      s("text", { class: "node__title", x: x + 10 + kindWidth(ch.kind), y: y + 16 }, ch.name));
+    if (ch.kind === "queue") {
+      for (const q of ch.queues) this.depthBar(g, q, x + 10, y + 26, w - 20, refs);
+    } else {
+      const parts = Math.min(ch.partitions, MAX_PARTITIONS);
+      const rowH = Math.min(20, (h - 26) / Math.max(parts, 1));
+      const cellW = (w - 54) / LOG_CELLS;
+      const rows = [];
+      for (let p = 0; p < parts; p++) {
+        const ry = y + 24 + p * rowH;
+        const cells = [];
+        const row = s("g", {}, s("text", { class: "node__sub", x: x + 8, y: ry + rowH * 0.7 }, `P${p}`));
+        for (let i = 0; i < LOG_CELLS; i++) {
+          const cell = s("rect", { class: "log-cell", x: x + 28 + i * cellW, y: ry + 2, width: cellW - 1.5, height: rowH - 7, rx: 1.5 });
+          cells.push(cell);
+          row.append(cell);
+        }
+        const end = s("text", { class: "node__num", x: x + w - 6, y: ry + rowH * 0.7, "text-anchor": "end" }, "0");
+        const cursors = s("g");
+        row.append(end, cursors);
+        g.append(row);
+        rows.push({ cells, end, cursors, x0: x + 28, cellW, y: ry + rowH - 5 });
+      }
+      if (ch.partitions > parts) g.append(s("text", { class: "node__sub", x: x + 8, y: y + h - 4 }, `+${ch.partitions - parts} more partitions`));
+      refs.streams.set(ch.id, { rows });
+    }
+    void metrics;
+    return g;
+  }
+
+  queueNode(q, x, y, w, h, refs) {
+    const name = this.topology.queues[q]?.name ?? "";
+    const label = name.includes("→") ? `for ${name.split("→").pop().trim()}` : name;
+    const g = s("g", { class: "node node--queue" },
+      s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
+      s("text", { class: "node__kind", x: x + 8, y: y + 14 }, "queue"),
+      s("text", { class: "node__sub", x: x + 56, y: y + 14 }, label));
+    this.depthBar(g, q, x + 8, y + 20, w - 16, refs);
+    return g;
+  }
+
+  /** Ready (blue), in flight (green) and waiting for a retry (orange), with numbers under the bar. */
+  depthBar(g, q, x, y, w, refs) {
+    const ready = s("rect", { class: "depth__ready", x, y, width: 0, height: 8, rx: 2 });
+    const flight = s("rect", { class: "depth__flight", x, y, width: 0, height: 8 });
+    const retry = s("rect", { class: "depth__retry", x, y, width: 0, height: 8 });
+    const text = s("text", { class: "node__depth", x, y: y + 21 }, "");
+    g.append(s("rect", { class: "depth__bg", x, y, width: w, height: 8, rx: 2 }), ready, flight, retry, text);
+    refs.queues.set(q, { x, w, ready, flight, retry, text });
+  }
+
+  dlqNode(q, x, y, a, refs) {
+    if (refs.dlqs.has(q)) return s("g");
+    const consumer = this.topology.consumers.find((c) => c.dead_letters === q);
+    const text = s("text", { x: x + 40, y: y + 15, "text-anchor": "middle" }, "DLQ 0");
+    const g = s("g", { class: "dlq", tabindex: 0, role: "button", "aria-label": `Dead-letter queue of ${consumer?.name ?? "queue"}: inspect and redrive` },
+      s("rect", { x, y, width: 80, height: 21, rx: 5 }), text);
+    const open = () => consumer && this.onDlq(consumer.name);
+    g.addEventListener("click", open);
+    g.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); }
+    });
+    a.dlq[q] = [x + 40, y + 10];
+    refs.dlqs.set(q, { g, text });
+    return g;
+  }
+
+  consumerNode(c, x, y, w, h, refs) {
+    const biz = s("text", { class: "biz", x: x + 10, y: y + 34 }, "");
+    const flags = s("text", { class: "node__sub", x: x + w - 8, y: y + 17, "text-anchor": "end" }, "");
+    const inst = s("g");
+    const g = s("g", { class: "node node--consumer", tabindex: 0, role: "button", "aria-label": `${c.name}: select for controls` },
+      s("rect", { class: "node__box", x, y, width: w, height: h, rx: 10 }),
+      s("text", { class: "node__title", x: x + 10, y: y + 17 }, c.name),
+      flags, biz, inst);
+    const pick = () => this.onConsumer(c.id);
+    g.addEventListener("click", pick);
+    g.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
+    });
+    refs.consumers.set(c.id, { g, biz, flags, inst, x: x + 10, y: y + h - 16, w: w - 20 });
+    return g;
+  }
+
+  update(metrics) {
+    this.metrics = metrics;
+    if (!this.refs) return;
+    if (this.shapeOf(metrics) !== this.shape) {
+      this.build(this.topology, metrics);
+      return;
+    }
+    for (const pm of metrics.producers) {
+      const ref = this.refs.producers.get(pm.producer);
+      if (!ref) continue;
+      const extra = pm.publish_failed ? ` · ${pm.publish_failed} failed` : pm.outbox_pending ? ` · outbox ${pm.outbox_pending}` : "";
+      ref.sub.textContent = `${ref.event_type} · ${pm.produced}${extra}`;
+    }
+    for (const qm of metrics.queues) {
+      const ref = this.refs.queues.get(qm.queue);
+      if (ref) {
+        const total = qm.ready + qm.in_flight + qm.waiting_retries;
+        const scale = ref.w / Math.max(total, 20);
+        const wr = Math.min(ref.w, qm.ready * scale);
+        const wf = Math.min(ref.w - wr, qm.in_flight * scale);
+        const wt = Math.min(ref.w - wr - wf, qm.waiting_retries * scale);
+        ref.ready.setAttribute("width", wr);
+        ref.flight.setAttribute("x", ref.x + wr);
+        ref.flight.setAttribute("width", wf);
+        ref.retry.setAttribute("x", ref.x + wr + wf);
+        ref.retry.setAttribute("width", wt);
+        ref.text.textContent = `${qm.ready} ready · ${qm.in_flight} in flight${qm.waiting_retries ? ` · ${qm.waiting_retries} retry` : ""}`;
+      }
+      const dlq = this.refs.dlqs.get(qm.queue);
+      if (dlq) {
+        dlq.text.textContent = `DLQ ${qm.dead_letters}`;
+        dlq.g.classList.toggle("dlq--full", qm.dead_letters > 0);
+      }
+    }
+    for (const sm of metrics.streams) this.updateStream(sm);
+    for (const cm of metrics.consumers) this.updateConsumer(cm);
+  }
+
+  updateStream(sm) {
+    const ref = this.refs.streams.get(sm.channel);
+    if (!ref) return;
+    ref.rows.forEach((row, p) => {
+      const [base, end] = sm.partitions[p] ?? [0, 0];
+      const first = Math.max(base, end - LOG_CELLS);
+      row.cells.forEach((cell, i) => {
+        const offset = first + i;
+        cell.classList.toggle("log-cell--new", offset < end);
+        cell.style.opacity = offset < end ? "1" : "0.35";
+      });
+      row.end.textContent = String(end);
+      row.cursors.replaceChildren();
+      sm.groups.forEach((grp, gi) => {
+        const at = grp.committed[p] ?? base;
+        const i = Math.max(-0.5, Math.min(LOG_CELLS, at - first));
+        const cx = row.x0 + i * row.cellW;
+        const name = this.topology.consumers[grp.consumer]?.name ?? "";
+        const lag = grp.lag[p] ?? 0;
+        row.cursors.append(
+          s("path", { class: lag > 8 ? "cursor lag--high" : "cursor", d: `M${cx},${row.y - 4} l4,6 h-8 z` }),
+          s("title", {}, `${name}: committed offset ${at}, lag ${lag}`));
+      });
+    });
+  }
+
+  /** Records a stream consumer group has not committed yet, over all partitions. */
+  lagOf(consumer) {
+    let lag = 0;
+    for (const sm of this.metrics?.streams ?? []) {
+      for (const g of sm.groups) if (g.consumer === consumer) lag += g.lag.reduce((a, b) => a + b, 0);
+    }
+    return lag;
+  }
+
+  updateConsumer(cm) {
+    const ref = this.refs.consumers.get(cm.consumer);
+    const view = this.topology.consumers[cm.consumer];
+    if (!ref || !view) return;
+    const b = cm.business;
+    ref.biz.replaceChildren();
+    const parts = [];
+    if (view.effect === "balance") parts.push([`balance ${b.balance}`, ""]);
+    else parts.push([`${view.effect_label} ${b.applied}`, ""]);
+    if (b.duplicate_effects) parts.push([` · ${b.duplicate_effects} twice!`, "biz--bad"]);
+    if (b.stale_overwrites) parts.push([` · ${b.stale_overwrites} stale!`, "biz--bad"]);
+    if (b.out_of_order) parts.push([` · ${b.out_of_order} out of order`, "biz--warn"]);
+    if (b.duplicates_skipped) parts.push([` · ${b.duplicates_skipped} dup skipped`, ""]);
+    if (b.held_back) parts.push([` · ${b.held_back} held`, "biz--warn"]);
+    const lag = this.lagOf(cm.consumer);
+    if (lag) parts.push([` · lag ${lag}`, lag > 8 ? "biz--warn" : ""]);
+    for (const [text, cls] of parts) ref.biz.append(s("tspan", { class: cls || null }, text));
+    const flags = [];
+    if (cm.paused) flags.push("paused");
+    if (cm.slow_factor > 1) flags.push(`slow ×${cm.slow_factor}`);
+    if (cm.dependency_down) flags.push("dependency down");
+    ref.flags.textContent = flags.join(" · ");
+    ref.g.classList.toggle("node--alarm", b.duplicate_effects > 0 || b.stale_overwrites > 0);
+    // Instances: a square each, filled when up, dashed red with a cross when crashed.
+    ref.inst.replaceChildren();
+    const size = 13;
+    cm.instances.forEach((inst, i) => {
+      const col = i % 9;
+      const row = Math.floor(i / 9);
+      const ix = ref.x + col * (size + 8);
+      const iy = ref.y - row * (size + 4);
+      const status = inst.status === "up" ? (cm.paused ? "paused" : inst.busy ? "busy" : "up") : inst.status;
+      const label = `${view.name} #${i}: ${status}${inst.unacked ? `, ${inst.unacked} unacked` : ""}`;
+      ref.inst.append(s("rect", { class: `inst inst--${status}`, x: ix, y: iy, width: size, height: size, rx: 3 }, s("title", {}, label)));
+      if (status === "crashed") {
+        ref.inst.append(s("path", { class: "inst__x", d: `M${ix + 3},${iy + 3} l7,7 M${ix + 10},${iy + 3} l-7,7` }));
+      }
+    });
+    const up = cm.instances.filter((i) => i.status === "up").length;
+    const failed = cm.failed ? s("tspan", { class: "biz--warn" }, ` · ${cm.failed} failed`) : "";
+    ref.inst.append(s("text", { class: "node__sub", x: ref.x + Math.min(cm.instances.length, 9) * (size + 8) + 2, y: ref.y + 11 }, `${up}/${cm.instances.length} up`, failed));
+  }
+}
+
+/** Column positions: node widths shrink (to 75 %) before the gaps between columns get too small. */
+function columns(W, hasSubs) {
+  const used = hasSubs ? WIDTHS : [WIDTHS[0], WIDTHS[1], 0, WIDTHS[3]];
+  const gaps = hasSubs ? 3 : 2;
+  const sum = used.reduce((a, b) => a + b, 0);
+  const k = Math.max(0.75, Math.min(1, (W - 16 - gaps * MIN_GAP) / sum));
+  [PRODUCER_W, CHANNEL_W, SUB_W, CONSUMER_W] = WIDTHS.map((w) => Math.round(w * k));
+  const gap = (W - 16 - k * sum) / gaps;
+  const p = 8;
+  const c = p + PRODUCER_W + gap;
+  const q = hasSubs ? c + CHANNEL_W + gap : 0;
+  const kx = W - 8 - CONSUMER_W;
+  return { p, c, q, k: kx };
+}
+
+function kindWidth(kind) {
+  return kind === "stream" ? 58 : 50;
+}
+
+function edge(from, to, consumer, refs) {
+  const path = s("path", { class: "edge", d: `M${from[0]},${from[1]} L${to[0]},${to[1]}` });
+  if (refs && consumer !== undefined) refs.edges.push({ consumer, path });
+  return path;
+}
