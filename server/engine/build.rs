@@ -37,6 +37,7 @@ impl World {
             broker_up: true,
             next_tag: 0,
             deliveries: 0,
+            rate_window: Default::default(),
         };
         for spec in &scenario.channels {
             let id = super::ids::ChannelId(world.channels.len() as u16);

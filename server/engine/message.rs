@@ -45,7 +45,7 @@ pub type MessageRef = Arc<Message>;
 
 /// Who published a message: a producer, or a consumer emitting a follow-up or a reply.
 /// In JSON: `{"producer": 0}` or `{"consumer": 2}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Publisher {
     Producer(ProducerId),

@@ -17,7 +17,8 @@
 //! - `consumer`: instances and one message's way from arrival to ack; `business`: effects,
 //!   idempotency, ordering and the anomalies they cause.
 //! - `network`: latency, jitter, loss, duplication and cuts per service link.
-//! - `commands`: faults and console actions; `observe`: topology, metrics, report.
+//! - `commands`: faults and console actions; `observe`: topology, metrics, report;
+//!   `rates`: per-second rates over a rolling virtual window.
 //! - `scheduler`, `rng`, `ids`, `message`, `trace`, `error`: the building blocks.
 mod build;
 mod business;
@@ -33,6 +34,7 @@ mod network;
 mod observe;
 mod producer;
 mod queue;
+mod rates;
 mod rng;
 pub mod scenario;
 mod scheduler;
@@ -58,6 +60,7 @@ pub use producer::{
     MAX_OUTBOX_ENTRIES, MAX_PENDING_REQUESTS, MAX_TRACKED_ORDERS, OUTBOX_RESEND_AFTER_MS,
 };
 pub use queue::{MAX_DEAD_LETTERS, MAX_QUEUE_DEPTH};
+pub use rates::RATE_WINDOW_MS;
 pub use scenario::{LinkConditions, Scenario};
 pub use stream::partition_for_key;
 pub use trace::{DeadLetterReason, DropReason, FailureReason, TraceEvent, TraceKind};

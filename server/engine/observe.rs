@@ -86,6 +86,11 @@ pub struct QueueMetrics {
     pub retries: u64,
     pub dead_lettered: u64,
     pub dropped: u64,
+    /// Per second of virtual time, over the last whole window.
+    pub enqueued_per_sec: f64,
+    pub delivered_per_sec: f64,
+    pub acked_per_sec: f64,
+    pub retries_per_sec: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +121,7 @@ pub struct ProducerMetrics {
     pub replies: u64,
     pub timeouts: u64,
     pub late_replies: u64,
+    pub produced_per_sec: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,6 +144,8 @@ pub struct ConsumerMetrics {
     pub succeeded: u64,
     pub failed: u64,
     pub crashes: u64,
+    pub succeeded_per_sec: f64,
+    pub failed_per_sec: f64,
     pub business: BusinessSummary,
 }
 
@@ -268,6 +276,10 @@ impl World {
                     retries: q.stats.retries,
                     dead_lettered: q.stats.dead_lettered,
                     dropped: q.stats.dropped,
+                    enqueued_per_sec: self.rate(i * 4),
+                    delivered_per_sec: self.rate(i * 4 + 1),
+                    acked_per_sec: self.rate(i * 4 + 2),
+                    retries_per_sec: self.rate(i * 4 + 3),
                 })
                 .collect(),
             streams: self
@@ -321,6 +333,8 @@ impl World {
                     replies: p.stats.replies,
                     timeouts: p.stats.timeouts,
                     late_replies: p.stats.late_replies,
+                    produced_per_sec: self
+                        .rate(self.queues.len() * 4 + self.consumers.len() * 2 + i),
                 })
                 .collect(),
             consumers: (0..self.consumers.len())
@@ -346,6 +360,8 @@ impl World {
                         succeeded: c.stats.succeeded,
                         failed: c.stats.failed,
                         crashes: c.stats.crashes,
+                        succeeded_per_sec: self.rate(self.queues.len() * 4 + i * 2),
+                        failed_per_sec: self.rate(self.queues.len() * 4 + i * 2 + 1),
                         business: self.business_summary(ConsumerId(i as u16)),
                     }
                 })

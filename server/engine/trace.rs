@@ -6,6 +6,7 @@
 //! as indexes into the topology; message and correlation ids as 16 hex digits.
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::command::Command;
@@ -13,7 +14,7 @@ use super::ids::{ChannelId, ConsumerId, CorrelationId, MessageId, Millis, Produc
 use super::message::Publisher;
 use super::scenario::LinkConditions;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TraceEvent {
     pub at: Millis,
     #[serde(flatten)]
@@ -21,7 +22,7 @@ pub struct TraceEvent {
 }
 
 /// Why a message went nowhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DropReason {
     LinkCut,
@@ -41,7 +42,7 @@ pub enum DropReason {
 }
 
 /// Why processing one message failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     Transient,
@@ -68,7 +69,7 @@ impl FailureReason {
 }
 
 /// Why the broker dead-lettered a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadLetterReason {
     /// The consumer rejected it after its retry policy ran out.
@@ -79,7 +80,7 @@ pub enum DeadLetterReason {
     Expired,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TraceKind {
     Published {

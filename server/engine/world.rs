@@ -140,6 +140,7 @@ pub struct World {
     pub(crate) broker_up: bool,
     pub(crate) next_tag: DeliveryTag,
     pub(crate) deliveries: u64,
+    pub(crate) rate_window: super::rates::RateWindow,
 }
 
 impl World {
@@ -170,6 +171,7 @@ impl World {
             self.handle(event);
         }
         self.now = self.now.max(until);
+        self.roll_rate_window();
     }
 
     /// Runs everything due at the next deadline and returns that instant, or `None` when

@@ -9,14 +9,12 @@ use serde::Serialize;
 use super::workloads::{self, Workload};
 use crate::engine::World;
 
-/// Messages published by each throughput workload.
+/// Messages published by each throughput workload unless `--messages` says otherwise.
 const THROUGHPUT_MESSAGES: u64 = 200_000;
 /// Runs of the workshop-sized exercise, to average out its few milliseconds.
 const EXERCISE_RUNS: u64 = 50;
 /// Messages moved through the baseline channel.
 const BASELINE_MESSAGES: u64 = 2_000_000;
-/// Messages left in a queue to measure memory per queued message.
-const MEMORY_MESSAGES: u64 = 200_000;
 /// How often the trace is drained while a workload runs, in virtual milliseconds.
 const DRAIN_EVERY_MS: u64 = 1_000;
 
@@ -25,6 +23,9 @@ pub struct BenchArgs {
     /// One JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Messages each throughput workload publishes.
+    #[arg(long, default_value_t = THROUGHPUT_MESSAGES, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub messages: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,7 +72,7 @@ pub fn run_workload(workload: &Workload, seed: u64) -> (u64, u64, Duration) {
 
 pub fn bench(args: BenchArgs) -> ExitCode {
     let mut lines = Vec::new();
-    for workload in workloads::throughput(THROUGHPUT_MESSAGES) {
+    for workload in workloads::throughput(args.messages) {
         let (deliveries, events, elapsed) = run_workload(&workload, 1);
         let mut line = Line::rate(workload.name, deliveries, elapsed);
         line.trace_events = Some(events);
@@ -87,7 +88,7 @@ pub fn bench(args: BenchArgs) -> ExitCode {
     let mut line = Line::rate(exercise.name, deliveries, elapsed);
     line.ms_per_run = Some(elapsed.as_secs_f64() * 1_000.0 / EXERCISE_RUNS as f64);
     lines.push(line);
-    lines.push(memory_line());
+    lines.push(memory_line(args.messages));
     lines.push(baseline_mpsc());
     for line in &lines {
         if args.json {
@@ -112,8 +113,8 @@ pub fn bench(args: BenchArgs) -> ExitCode {
 
 /// Memory per queued message: the growth of the resident set while a queue without
 /// consumers fills up, divided by the messages it holds.
-fn memory_line() -> Line {
-    let scenario = workloads::queue_4_consumers(MEMORY_MESSAGES).scenario;
+fn memory_line(messages: u64) -> Line {
+    let scenario = workloads::queue_4_consumers(messages).scenario;
     let mut idle = scenario.clone();
     idle.consumers.clear();
     idle.channels[0].kind = crate::engine::scenario::ChannelKind::Queue;

@@ -488,3 +488,18 @@ fn request_reply_matches_replies_by_correlation_id_and_times_out() {
         "an answer after the timeout is only noise"
     );
 }
+
+#[test]
+fn metrics_report_rates_per_second_of_virtual_time() {
+    let text = QUEUE.replace("count = 10", "count = 1000");
+    let mut world = world(&text, 1);
+    run(&mut world, 3_000);
+    let metrics = world.metrics();
+    assert!(
+        (metrics.queues[0].enqueued_per_sec - 100.0).abs() < 1.0,
+        "{}",
+        metrics.queues[0].enqueued_per_sec
+    );
+    assert!((metrics.producers[0].produced_per_sec - 100.0).abs() < 1.0);
+    assert!(metrics.consumers[0].succeeded_per_sec > 50.0);
+}

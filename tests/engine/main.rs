@@ -6,3 +6,4 @@ mod faults;
 mod properties;
 mod scenarios;
 mod support;
+mod trace_docs;

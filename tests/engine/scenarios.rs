@@ -214,3 +214,178 @@ effect = { kind = "count", label = "handled" }
         "declined orders are accounted for"
     );
 }
+
+const ACCOUNTS_STREAM: &str = r#"
+[[channels]]
+name = "account-events"
+kind = "stream"
+partitions = 2
+[[producers]]
+name = "ledger"
+channel = "account-events"
+event_type = "Deposited"
+rate_per_sec = 20
+count = 40
+keys = ["acct-1", "acct-2"]
+payload = { amount = 5 }
+[[consumers]]
+name = "balances"
+channel = "account-events"
+processing_ms = 5
+effect = { kind = "balance", label = "credited" }
+checkpoint_every = 10
+"#;
+
+#[test]
+fn a_read_model_is_rebuilt_by_replay_from_the_start_or_from_a_checkpoint() {
+    let mut world = world(ACCOUNTS_STREAM, 1);
+    let events = run(&mut world, 10_000);
+    assert_eq!(report_for(&world, "balances").business.balance, 200);
+    assert!(count(&events, "checkpoint_saved") >= 3);
+    apply(
+        &mut world,
+        10_000,
+        r#"{"kind":"rebuild","consumer":"balances"}"#,
+    );
+    let events = run(&mut world, 20_000);
+    assert_eq!(
+        count(&events, "effect_applied"),
+        40,
+        "a full replay reads every event again"
+    );
+    assert_eq!(
+        report_for(&world, "balances").business.balance,
+        200,
+        "and arrives at the same balance"
+    );
+    apply(
+        &mut world,
+        20_000,
+        r#"{"kind":"rebuild","consumer":"balances","from_checkpoint":true}"#,
+    );
+    let events = run(&mut world, 30_000);
+    assert!(
+        count(&events, "effect_applied") <= 10,
+        "from the checkpoint only the tail is replayed"
+    );
+    let business = report_for(&world, "balances").business;
+    assert_eq!(
+        business.balance, 200,
+        "the checkpoint plus the tail is the same balance"
+    );
+    assert_eq!(business.duplicate_effects, 0);
+}
+
+#[test]
+fn a_newer_schema_version_poisons_a_strict_reader_and_a_tolerant_reader_or_upcaster_copes() {
+    let outcome = |producer_version: u32, design: &str| {
+        let text = format!(
+            r#"
+[[channels]]
+name = "orders"
+kind = "queue"
+[[producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+schema_version = {producer_version}
+rate_per_sec = 10
+count = 10
+[[consumers]]
+name = "billing"
+channel = "orders"
+schema_versions = [2]
+effect = {{ kind = "once", label = "charged" }}
+design = {{ retry = {{ strategy = "none" }}, {design} }}
+"#
+        );
+        let mut world = world(&text, 1);
+        let events = run(&mut world, 10_000);
+        (
+            count(&events, "effect_applied"),
+            count(&events, "dead_lettered"),
+        )
+    };
+    assert_eq!(
+        outcome(3, "tolerant_reader = false"),
+        (0, 10),
+        "a v3 event against a v2 reader"
+    );
+    assert_eq!(
+        outcome(3, "tolerant_reader = true"),
+        (10, 0),
+        "ignore what it does not know"
+    );
+    assert_eq!(
+        outcome(1, "upcast = false"),
+        (0, 10),
+        "a v1 event the reader no longer knows"
+    );
+    assert_eq!(
+        outcome(1, "upcast = true"),
+        (10, 0),
+        "upcast v1 to v2 first"
+    );
+}
+
+#[test]
+fn a_crash_before_the_ack_redelivers_without_a_duplicate_effect() {
+    let text = ORDERS.replace(
+        "effect =",
+        "failures = { crash_before_ack_probability = 0.2, restart_after_ms = 200 }\neffect =",
+    );
+    let mut world = world(&text, 3);
+    let events = run(&mut world, 60_000);
+    assert!(count(&events, "instance_crashed") > 0);
+    assert_eq!(
+        count(&events, "duplicate_effect"),
+        0,
+        "the crash came before the effect"
+    );
+    assert!(report_for(&world, "billing").missing.is_empty());
+}
+
+#[test]
+fn a_retry_storm_keeps_an_overloaded_dependency_down_and_backoff_with_jitter_lets_it_recover() {
+    let dead_letters = |retry: &str| {
+        let text = format!(
+            r#"
+[[channels]]
+name = "orders"
+kind = "queue"
+max_deliveries = 100
+[[producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 40
+count = 400
+[[consumers]]
+name = "billing"
+channel = "orders"
+processing_ms = 5
+dependency_capacity_per_sec = 60
+effect = {{ kind = "once", label = "charged" }}
+design = {{ instances = 4, prefetch = 5, retry = {retry} }}
+[[faults]]
+at_ms = 2000
+fault = {{ kind = "dependency_outage", consumer = "billing", duration_ms = 3000 }}
+"#
+        );
+        let mut world = world(&text, 1);
+        run(&mut world, 120_000);
+        world.dead_letters("billing").map(|d| d.len()).unwrap_or(0)
+    };
+    let storm = dead_letters(r#"{ strategy = "immediate", max_attempts = 8 }"#);
+    let backoff = dead_letters(
+        r#"{ strategy = "exponential", base_ms = 200, max_ms = 10000, jitter = true, max_attempts = 8 }"#,
+    );
+    assert!(
+        storm > 0,
+        "immediate retries burn their attempts against the outage"
+    );
+    assert!(
+        backoff < storm,
+        "backoff with jitter spreads the retries out: {backoff} vs {storm}"
+    );
+}

@@ -1,0 +1,152 @@
+//! The headless commands from the outside: `run` and `bench` as a user calls them.
+use std::process::Command;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_eda-playground");
+
+fn scenario_file(text: &str) -> tempfile_path::TempFile {
+    tempfile_path::TempFile::new(text)
+}
+
+/// A scenario file in the system's temp directory, removed when dropped.
+mod tempfile_path {
+    pub(crate) struct TempFile(pub(crate) std::path::PathBuf);
+
+    impl TempFile {
+        pub(crate) fn new(text: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("eda-scenario-{}.toml", uuid::Uuid::new_v4()));
+            std::fs::write(&path, text).expect("temp dir is writable");
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+const ORDERS: &str = r#"
+[[channels]]
+name = "orders"
+kind = "queue"
+[[producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 10
+count = 20
+[[consumers]]
+name = "billing"
+channel = "orders"
+effect = { kind = "once", label = "charged" }
+"#;
+
+#[test]
+fn run_prints_a_summary_of_queues_producers_and_consumers() {
+    let file = scenario_file(ORDERS);
+    let output = Command::new(BINARY)
+        .args([
+            "run",
+            file.0.to_str().unwrap_or_default(),
+            "--seed",
+            "4",
+            "--until",
+            "10s",
+        ])
+        .output()
+        .expect("binary runs");
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("seed 4"), "{text}");
+    assert!(text.contains("10000 ms of virtual time"), "{text}");
+    assert!(
+        text.contains("billing") && text.contains("applied     20"),
+        "{text}"
+    );
+}
+
+#[test]
+fn run_json_prints_one_trace_event_per_line_and_is_reproducible() {
+    let file = scenario_file(ORDERS);
+    let trace = || {
+        let output = Command::new(BINARY)
+            .args([
+                "run",
+                file.0.to_str().unwrap_or_default(),
+                "--seed",
+                "9",
+                "--json",
+            ])
+            .output()
+            .expect("binary runs");
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let first = trace();
+    let lines: Vec<serde_json::Value> = first
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    assert!(lines.len() > 100);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.get("at").is_some() && l.get("type").is_some())
+    );
+    assert_eq!(first, trace(), "same seed, same bytes");
+}
+
+#[test]
+fn run_refuses_a_bad_scenario_naming_the_field() {
+    let file = scenario_file(&ORDERS.replace("rate_per_sec = 10", "rate_per_sec = 0"));
+    let output = Command::new(BINARY)
+        .args(["run", file.0.to_str().unwrap_or_default()])
+        .output()
+        .expect("binary runs");
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("producers[0].rate_per_sec"), "{error}");
+    let file = scenario_file(&ORDERS.replace("kind = \"queue\"", "kind = \"pipe\""));
+    let output = Command::new(BINARY)
+        .args(["run", file.0.to_str().unwrap_or_default()])
+        .output()
+        .expect("binary runs");
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("line 4") && error.contains("pipe"),
+        "{error}"
+    );
+}
+
+#[test]
+fn bench_json_reports_each_workload_and_the_mpsc_baseline() {
+    let output = Command::new(BINARY)
+        .args(["bench", "--json", "--messages", "2000"])
+        .output()
+        .expect("binary runs");
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    let names: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.get("name")?.as_str())
+        .collect();
+    for expected in [
+        "queue_4_consumers",
+        "topic_fanout_8",
+        "stream_8_partitions_group_4",
+        "exercise_60s_1000_messages",
+        "baseline_mpsc",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    assert!(lines.iter().all(|l| {
+        l.get("deliveries_per_sec")
+            .and_then(|v| v.as_f64())
+            .is_some()
+    }));
+}
