@@ -11,12 +11,15 @@
 //!   headers, errors, shutdown.
 //! - [`engine`]: the pure, deterministic broker simulation, driven by passed-in virtual time.
 //! - [`headless`]: `run` and `bench`: the engine without a browser.
+//! - [`sandbox`]: live runs of an exercise: one task per sandbox owns the world and its clock, and
+//!   broadcasts frames to its WebSocket clients (`web::ws`, protocol in `docs/PROTOCOL.md`).
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod exercise;
 pub mod headless;
 pub mod healthcheck;
+pub mod sandbox;
 pub mod serve;
 pub mod telemetry;
 pub mod web;

@@ -10,6 +10,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, ServeArgs, connectable};
+use crate::exercise::Catalog;
 use crate::telemetry;
 use crate::web::shutdown::shutdown_signal;
 use crate::web::{AppState, app};
@@ -65,7 +66,10 @@ pub async fn start(config: Config) -> Result<(), ServeError> {
             source,
         })?;
 
-    let state = AppState::new(config);
+    let catalog = Catalog::load(config.exercises_dir.as_deref());
+    // WATCH: reload the exercises directory on change once the catalog offers `Catalog::watch`
+    // (`catalog.watch(dir)`), keeping its handle alive for as long as the server runs.
+    let state = AppState::with_catalog(config, catalog);
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -4,11 +4,21 @@ use axum::response::{IntoResponse, Response};
 
 use crate::web::pages::NotFoundPage;
 
-/// What the client is told: a 404 with the custom page, or a generic 500 message.
+/// What the client is told: a 404 with the custom page, a 4xx/503 with a message written for them (as
+/// `{"error": …}`), or a generic 500 message.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// The request itself is wrong; the text says how, in the client's terms.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// Refused on purpose (a WebSocket from another site's page).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// A cap is reached; the text says which and what to do.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A failure the client cannot fix. The text is logged, not sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -22,12 +32,19 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, NotFoundPage::new()).into_response(),
+            Self::BadRequest(message) => json_error(StatusCode::BAD_REQUEST, &message),
+            Self::Forbidden(message) => json_error(StatusCode::FORBIDDEN, message),
+            Self::Unavailable(message) => json_error(StatusCode::SERVICE_UNAVAILABLE, &message),
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE).into_response()
             }
         }
     }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 #[cfg(test)]

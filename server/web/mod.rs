@@ -2,6 +2,7 @@
 //!
 //! [`app`] builds the whole router in one place, so tests exercise exactly what the server runs, without a
 //! socket, through `tower::ServiceExt::oneshot`.
+pub mod api;
 pub mod error;
 pub mod health;
 pub mod pages;
@@ -9,9 +10,10 @@ pub mod security;
 pub mod shutdown;
 pub mod state;
 pub mod static_files;
+pub mod ws;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
@@ -23,6 +25,9 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/healthz", get(health::healthz))
         .route("/static/{*path}", get(static_files::serve_static))
+        .route("/api/exercises", get(api::exercises))
+        .route("/api/sandboxes", post(api::create_sandbox))
+        .route("/ws/sandboxes/{id}", get(ws::sandbox_socket))
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(

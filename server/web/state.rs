@@ -2,6 +2,8 @@
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::exercise::Catalog;
+use crate::sandbox::{SandboxManager, SandboxSettings};
 use crate::web::shutdown::Shutdown;
 
 /// Shared, cheaply cloned server state. Fields are `Arc`s or handles, so a clone per request costs a few
@@ -10,13 +12,27 @@ use crate::web::shutdown::Shutdown;
 pub struct AppState {
     pub config: Arc<Config>,
     pub shutdown: Shutdown,
+    /// The exercises: bundled, plus the configured directory's.
+    pub catalog: Catalog,
+    /// The live sandboxes and the WebSocket client cap.
+    pub sandboxes: SandboxManager,
 }
 
 impl AppState {
+    /// State with the catalog loaded from `config.exercises_dir` (bundled exercises when unset).
     pub fn new(config: Config) -> Self {
+        let catalog = Catalog::load(config.exercises_dir.as_deref());
+        Self::with_catalog(config, catalog)
+    }
+
+    /// State with a catalog the caller loaded (the server, to watch its directory; tests, with their own).
+    pub fn with_catalog(config: Config, catalog: Catalog) -> Self {
+        let sandboxes = SandboxManager::new(SandboxSettings::from_limits(&config.limits));
         Self {
             config: Arc::new(config),
             shutdown: Shutdown::new(),
+            catalog,
+            sandboxes,
         }
     }
 }

@@ -1,0 +1,224 @@
+//! The sandbox manager: creates sandboxes within the cap, finds them by id, admits WebSocket clients.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
+
+use crate::config::Limits;
+use crate::engine::ScenarioError;
+use crate::exercise::Exercise;
+
+use super::SandboxId;
+use super::frame::Broadcast;
+use super::run::Run;
+use super::runtime::{Request, random_seed, run_sandbox};
+
+/// A sandbox with no client for this long ends and frees its slot; the learner's page creates a new one
+/// when it is opened again.
+pub const SANDBOX_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Broadcasts buffered per sandbox for its slowest client (~2 s of frames). A client that falls further
+/// behind gets `RecvError::Lagged` and is resynced with a snapshot.
+pub const FRAME_BUFFER: usize = 64;
+/// Client requests waiting for a sandbox task. At the limit a request is refused with a "busy" error
+/// instead of waiting, so one flooding client cannot hold up the connection's other work.
+pub const REQUEST_QUEUE: usize = 256;
+/// Recent trace events a snapshot carries: `max_events_per_sandbox`, but never more than this, so a
+/// snapshot stays a few hundred kilobytes.
+pub const MAX_SNAPSHOT_EVENTS: usize = 2_000;
+
+/// The knobs of every sandbox, from the configured limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxSettings {
+    pub max_sandboxes: usize,
+    pub max_clients: usize,
+    /// Events kept for snapshots, oldest dropped first.
+    pub recent_events: usize,
+    pub idle_timeout: Duration,
+}
+
+impl SandboxSettings {
+    pub fn from_limits(limits: &Limits) -> Self {
+        Self {
+            max_sandboxes: limits.max_sandboxes.get(),
+            max_clients: limits.max_clients.get(),
+            recent_events: limits.max_events_per_sandbox.get().min(MAX_SNAPSHOT_EVENTS),
+            idle_timeout: SANDBOX_IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// Why a sandbox cannot be created.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "the server already runs its maximum of {max} sandboxes; try again when a session ends"
+    )]
+    Full { max: usize },
+    #[error("exercise {exercise}: invalid scenario: {source}")]
+    Scenario {
+        exercise: String,
+        source: ScenarioError,
+    },
+    #[error("sandboxes can only be created inside the server's async runtime")]
+    NoRuntime,
+}
+
+/// Why a request was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("the sandbox's request queue is full")]
+    Busy,
+    #[error("the sandbox has ended")]
+    Gone,
+}
+
+/// A handle on one running sandbox: where to send requests and where to subscribe to its broadcasts.
+#[derive(Debug, Clone)]
+pub struct SandboxHandle {
+    pub id: SandboxId,
+    pub exercise: String,
+    requests: mpsc::Sender<Request>,
+    frames: broadcast::Sender<Arc<Broadcast>>,
+}
+
+impl SandboxHandle {
+    /// Subscribes to the sandbox's frames. Subscribe before asking for a snapshot, so nothing falls
+    /// between the two.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Broadcast>> {
+        self.frames.subscribe()
+    }
+
+    /// The sandbox as it is now; `None` when the sandbox has ended.
+    pub async fn snapshot(&self) -> Option<Arc<Broadcast>> {
+        let (answer, snapshot) = oneshot::channel();
+        self.requests.send(Request::Snapshot(answer)).await.ok()?;
+        snapshot.await.ok()
+    }
+
+    /// Queues a request without waiting; fails when the queue is full or the sandbox has ended.
+    pub fn try_request(&self, request: Request) -> Result<(), RequestError> {
+        self.requests
+            .try_send(request)
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => RequestError::Busy,
+                mpsc::error::TrySendError::Closed(_) => RequestError::Gone,
+            })
+    }
+}
+
+/// Every live sandbox. Cloning is cheap: clones share one table.
+#[derive(Debug, Clone)]
+pub struct SandboxManager {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    // A std Mutex: it is held for a map lookup or insert, never across an `.await`.
+    sandboxes: Mutex<HashMap<SandboxId, SandboxHandle>>,
+    clients: Arc<Semaphore>,
+    settings: SandboxSettings,
+}
+
+impl SandboxManager {
+    pub fn new(settings: SandboxSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                sandboxes: Mutex::new(HashMap::new()),
+                clients: Arc::new(Semaphore::new(settings.max_clients)),
+                settings,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> SandboxSettings {
+        self.inner.settings
+    }
+
+    /// Starts a sandbox for `exercise`, with `seed` or the exercise's default seed.
+    pub fn create(
+        &self,
+        exercise: Arc<Exercise>,
+        seed: Option<u64>,
+    ) -> Result<SandboxId, SandboxError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SandboxError::NoRuntime)?;
+        let settings = self.inner.settings;
+        let seed = seed.unwrap_or(exercise.default_seed);
+        let run = Run::new(exercise.clone(), seed, settings.recent_events).map_err(|source| {
+            SandboxError::Scenario {
+                exercise: exercise.id.clone(),
+                source,
+            }
+        })?;
+        let id = SandboxId::new();
+        let (requests, receiver) = mpsc::channel(REQUEST_QUEUE);
+        let (frames, _) = broadcast::channel(FRAME_BUFFER);
+        let handle = SandboxHandle {
+            id,
+            exercise: exercise.id.clone(),
+            requests,
+            frames: frames.clone(),
+        };
+        {
+            let mut sandboxes = self.lock();
+            if sandboxes.len() >= settings.max_sandboxes {
+                return Err(SandboxError::Full {
+                    max: settings.max_sandboxes,
+                });
+            }
+            sandboxes.insert(id, handle);
+        }
+        let table = Arc::downgrade(&self.inner);
+        runtime.spawn(async move {
+            run_sandbox(id, run, receiver, frames, settings).await;
+            remove(&table, id);
+        });
+        tracing::info!(sandbox = %id, exercise = %exercise.id, seed, "sandbox created");
+        Ok(id)
+    }
+
+    pub fn get(&self, id: SandboxId) -> Option<SandboxHandle> {
+        self.lock().get(&id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A place for one more WebSocket client, or `None` at the `max_clients` cap. The place is freed
+    /// when the permit is dropped, at the end of the connection.
+    pub fn admit_client(&self) -> Option<OwnedSemaphorePermit> {
+        // The semaphore is never closed, so failing means only "no permit left".
+        self.inner.clients.clone().try_acquire_owned().ok()
+    }
+
+    /// A random seed for a new run, below 2^53 so browsers hold it exactly.
+    pub fn random_seed() -> u64 {
+        random_seed()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SandboxId, SandboxHandle>> {
+        // A panic while holding the lock cannot leave the map half-changed (insert and remove are
+        // single calls), so a poisoned lock is still safe to use.
+        self.inner
+            .sandboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn remove(table: &Weak<Inner>, id: SandboxId) {
+    if let Some(inner) = table.upgrade() {
+        inner
+            .sandboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+        tracing::info!(sandbox = %id, "sandbox ended");
+    }
+}

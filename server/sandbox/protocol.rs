@@ -1,0 +1,285 @@
+//! Protocol v1: the JSON messages of `/ws/sandboxes/{id}`, as serde types. `docs/PROTOCOL.md` is the
+//! reader's version of this file; a change here is a change there.
+//!
+//! Every server message is one text frame `{"v":1,"type":…}`; a client message is `{"type":…}`.
+use axum::extract::ws::Utf8Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Command, DeadLetterView, Metrics, Millis, Topology, TraceEvent};
+use crate::exercise::GoalStatus;
+
+use super::run_file::{RunFile, TimedCommand};
+
+/// The `"v"` of every server message. Bumped on a change an old client would misread.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A fault or change on the timeline: `{"at":…,"label":"crash","detail":"billing"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Marker {
+    pub at: Millis,
+    pub label: &'static str,
+    /// The service, consumer or channel the fault was aimed at; empty for the broker.
+    pub detail: String,
+}
+
+/// Everything a client needs to draw a sandbox from scratch.
+#[derive(Debug, Serialize)]
+pub struct Snapshot<'a> {
+    /// The sequence number of the last frame this snapshot includes; later frames follow it.
+    pub seq: u64,
+    pub sandbox: String,
+    pub exercise: &'a str,
+    pub seed: u64,
+    pub at: Millis,
+    pub run_for_ms: Millis,
+    pub speed: f64,
+    pub paused: bool,
+    pub finished: bool,
+    pub topology: &'a Topology,
+    pub metrics: &'a Metrics,
+    /// The most recent trace events, oldest first.
+    pub events: Vec<&'a TraceEvent>,
+    pub goals: &'a [GoalStatus],
+    pub markers: &'a [Marker],
+    pub commands: &'a [TimedCommand],
+    /// The furthest virtual time this run has reached: a timeline can seek anywhere in `0..=history_ms`.
+    pub history_ms: Millis,
+}
+
+/// What changed since the previous frame.
+#[derive(Debug, Serialize)]
+pub struct Frame<'a> {
+    pub seq: u64,
+    pub at: Millis,
+    pub speed: f64,
+    pub paused: bool,
+    pub finished: bool,
+    pub events: &'a [TraceEvent],
+    pub metrics: &'a Metrics,
+    pub goals: &'a [GoalStatus],
+    /// Markers new in this frame.
+    pub markers: &'a [Marker],
+    /// Wall-clock microseconds since the Unix epoch when the server sent the frame, for latency
+    /// measurements. Never seen by the engine.
+    pub sent_at_us: u64,
+}
+
+/// A server message; serialized with [`encode`], which adds `"v":1`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage<'a> {
+    Snapshot(Snapshot<'a>),
+    Frame(Frame<'a>),
+    DeadLetters {
+        consumer: &'a str,
+        letters: &'a [DeadLetterView],
+    },
+    RunFile {
+        run: &'a RunFile,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+    },
+    Notice {
+        message: &'a str,
+    },
+}
+
+/// Why a client message was refused. The connection stays open unless a close frame follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not an object, or no `"type"` string.
+    BadJson,
+    /// A `"type"` this protocol version does not have.
+    UnknownType,
+    /// A known type with missing or wrong fields (a speed out of range, a seek past the end).
+    BadRequest,
+    /// The command is not a valid engine command, or names something the world does not have.
+    InvalidCommand,
+    /// The exercise does not offer this command.
+    NotAllowed,
+    /// Too big to accept (a run file with too many commands).
+    TooLarge,
+    /// More messages per second than the server accepts; the message was dropped.
+    RateLimited,
+    /// Binary frames are not part of the protocol.
+    Binary,
+    /// The run reached the exercise's end: reset or seek back to continue.
+    Finished,
+    /// A run file that cannot be loaded here.
+    BadRunFile,
+    /// The sandbox is busy; try again.
+    Busy,
+    /// The sandbox is gone (reaped or the server is stopping).
+    Gone,
+    /// A server-side failure; details are in the server log.
+    Internal,
+}
+
+/// `{"v":1,…}`: the version next to the message's own fields.
+#[derive(Serialize)]
+struct Versioned<'a, 'b> {
+    v: u32,
+    #[serde(flatten)]
+    message: &'b ServerMessage<'a>,
+}
+
+/// Serializes a server message once, into the text every client of a sandbox is sent.
+pub fn encode(message: &ServerMessage<'_>) -> Utf8Bytes {
+    let versioned = Versioned {
+        v: PROTOCOL_VERSION,
+        message,
+    };
+    match serde_json::to_string(&versioned) {
+        Ok(text) => Utf8Bytes::from(text),
+        Err(error) => {
+            // Our types have string keys and no custom serializers, so this is a bug; the client
+            // gets the generic error and the log gets the detail.
+            tracing::error!(%error, "cannot serialize a server message");
+            Utf8Bytes::from_static(
+                r#"{"v":1,"type":"error","code":"internal","message":"Something went wrong on the server."}"#,
+            )
+        }
+    }
+}
+
+/// An error message for one client.
+pub fn error(code: ErrorCode, message: &str) -> Utf8Bytes {
+    encode(&ServerMessage::Error { code, message })
+}
+
+/// A notice for one client (or all of them).
+pub fn notice(message: &str) -> Utf8Bytes {
+    encode(&ServerMessage::Notice { message })
+}
+
+/// A client message, tagged on `"type"`. Unknown extra fields are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Command {
+        command: Command,
+    },
+    Pause,
+    Play,
+    Step,
+    Speed {
+        speed: f64,
+    },
+    Reset {
+        #[serde(default)]
+        new_seed: bool,
+    },
+    Seek {
+        at: Millis,
+    },
+    InspectDlq {
+        consumer: String,
+    },
+    Export,
+    Import {
+        run: RunFile,
+    },
+}
+
+/// The `"type"` values [`ClientMessage`] knows.
+pub const CLIENT_TYPES: &[&str] = &[
+    "command",
+    "pause",
+    "play",
+    "step",
+    "speed",
+    "reset",
+    "seek",
+    "inspect_dlq",
+    "export",
+    "import",
+];
+
+/// Parses a client text frame, telling bad JSON, an unknown type and bad fields apart.
+pub fn parse_client(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+        (
+            ErrorCode::BadJson,
+            "Not valid JSON: send one JSON object per text frame.".to_owned(),
+        )
+    })?;
+    let Some(kind) = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_owned)
+    else {
+        return Err((
+            ErrorCode::BadJson,
+            r#"Expected a JSON object with a "type" string."#.to_owned(),
+        ));
+    };
+    if !CLIENT_TYPES.contains(&kind.as_str()) {
+        return Err((
+            ErrorCode::UnknownType,
+            format!(
+                "Unknown message type {:?}; known types: {}.",
+                truncate(&kind, 40),
+                CLIENT_TYPES.join(", ")
+            ),
+        ));
+    }
+    let code = if kind == "command" {
+        ErrorCode::InvalidCommand
+    } else if kind == "import" {
+        ErrorCode::BadRunFile
+    } else {
+        ErrorCode::BadRequest
+    };
+    // serde's message describes the client's own input ("unknown variant `crsh`, expected one of …"),
+    // never server internals, so it is safe and useful to return.
+    serde_json::from_value(value).map_err(|e| (code, format!("Invalid {kind} message: {e}")))
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_client_tells_bad_json_unknown_type_and_bad_command_apart() {
+        assert_eq!(parse_client("{nope").unwrap_err().0, ErrorCode::BadJson);
+        assert_eq!(parse_client("[1,2]").unwrap_err().0, ErrorCode::BadJson);
+        assert_eq!(
+            parse_client(r#"{"type":"dance"}"#).unwrap_err().0,
+            ErrorCode::UnknownType
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"command","command":{"kind":"explode"}}"#)
+                .unwrap_err()
+                .0,
+            ErrorCode::InvalidCommand
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"speed"}"#).unwrap_err().0,
+            ErrorCode::BadRequest
+        );
+        assert!(matches!(
+            parse_client(r#"{"type":"command","command":{"kind":"crash","consumer":"billing"}}"#),
+            Ok(ClientMessage::Command { .. })
+        ));
+        assert!(matches!(
+            parse_client(r#"{"type":"reset"}"#),
+            Ok(ClientMessage::Reset { new_seed: false })
+        ));
+    }
+
+    #[test]
+    fn every_server_message_carries_the_version() {
+        let text = error(ErrorCode::RateLimited, "slow down");
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["type"], "error");
+        assert_eq!(json["code"], "rate_limited");
+    }
+}

@@ -1,0 +1,377 @@
+//! One run of an exercise: the world, its goal tracker, the seed and the timed command log.
+//!
+//! No tokio and no clock here: the sandbox task says how far virtual time moves. Because one seed and one
+//! timed log always give one run, going back in time is a rebuild: a new world from the seed, the logged
+//! commands up to the instant replayed, then `advance_to` it.
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::engine::{
+    CommandError, DeadLetterView, Millis, ScenarioError, TraceEvent, TraceKind, World,
+};
+use crate::exercise::{Exercise, GoalStatus, GoalTracker};
+
+use super::protocol::{ErrorCode, Marker};
+use super::run_file::{MAX_LOGGED_COMMANDS, RunFile, RunFileError, TimedCommand};
+
+/// Events kept for the next frame. Past it the run stops keeping them and the next broadcast is a
+/// snapshot instead (a seek far ahead, or a very busy scenario at 20x), so a frame stays small and the
+/// browser resyncs from the recent-events ring.
+pub const MAX_EVENTS_PER_FRAME: usize = 1_000;
+
+/// Virtual time advanced between two drains of the trace when a rebuild or a seek covers a long span,
+/// so the undrained trace stays small.
+const ADVANCE_CHUNK_MS: Millis = 1_000;
+
+/// Why a client's request was refused: a protocol error code and a text for the learner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The run reached the exercise's end; only a reset or a seek back continues it.
+    pub fn finished() -> Self {
+        Self::new(
+            ErrorCode::Finished,
+            "The run has reached the end of the exercise: reset, or seek back to try something else.",
+        )
+    }
+}
+
+pub struct Run {
+    exercise: Arc<Exercise>,
+    seed: u64,
+    world: World,
+    tracker: GoalTracker,
+    /// The timed command log. After a seek back, the commands past `now` stay until the learner forks.
+    log: Vec<TimedCommand>,
+    /// How many commands of `log` the world has applied.
+    applied: usize,
+    /// The most recent events, for snapshots; at most `recent_cap`, oldest dropped first.
+    recent: VecDeque<TraceEvent>,
+    recent_cap: usize,
+    /// Faults and changes on the timeline. Bounded by the scenario's faults plus the logged commands.
+    markers: Vec<Marker>,
+    /// Markers not yet sent in a frame start here.
+    markers_sent: usize,
+    /// Events since the last frame, at most [`MAX_EVENTS_PER_FRAME`].
+    pending: Vec<TraceEvent>,
+    /// Set when `pending` could not hold every event: the next broadcast must be a snapshot.
+    overflowed: bool,
+    history_ms: Millis,
+    finished: bool,
+}
+
+impl Run {
+    pub fn new(
+        exercise: Arc<Exercise>,
+        seed: u64,
+        recent_cap: usize,
+    ) -> Result<Self, ScenarioError> {
+        let world = World::new(&exercise.scenario, seed)?;
+        let tracker = GoalTracker::new(&exercise);
+        let mut run = Self {
+            exercise,
+            seed,
+            world,
+            tracker,
+            log: Vec::new(),
+            applied: 0,
+            recent: VecDeque::with_capacity(recent_cap.min(4_096)),
+            recent_cap: recent_cap.max(1),
+            markers: Vec::new(),
+            markers_sent: 0,
+            pending: Vec::new(),
+            overflowed: false,
+            history_ms: 0,
+            finished: false,
+        };
+        // Whatever is due at time 0 happens at once, so every state the run shows is "everything up to
+        // now has happened" and a step always moves time forward.
+        run.advance_to(0);
+        Ok(run)
+    }
+
+    pub fn exercise(&self) -> &Exercise {
+        &self.exercise
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn now(&self) -> Millis {
+        self.world.now()
+    }
+
+    pub fn run_for_ms(&self) -> Millis {
+        self.exercise.run_for_ms
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    pub fn history_ms(&self) -> Millis {
+        self.history_ms
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn log(&self) -> &[TimedCommand] {
+        &self.log
+    }
+
+    pub fn markers(&self) -> &[Marker] {
+        &self.markers
+    }
+
+    pub fn recent(&self) -> impl Iterator<Item = &TraceEvent> {
+        self.recent.iter()
+    }
+
+    pub fn goals(&self) -> Vec<GoalStatus> {
+        self.tracker.status(&self.world, self.finished)
+    }
+
+    /// Whether events are waiting for a frame, or the next broadcast must be a snapshot.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty() || self.markers_sent < self.markers.len() || self.overflowed
+    }
+
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    /// Takes the events and markers for the next frame.
+    pub fn take_pending(&mut self) -> (Vec<TraceEvent>, &[Marker]) {
+        let events = std::mem::take(&mut self.pending);
+        let from = std::mem::replace(&mut self.markers_sent, self.markers.len());
+        self.overflowed = false;
+        (events, &self.markers[from..])
+    }
+
+    /// Forgets what a snapshot is about to tell every client anyway.
+    pub fn clear_pending(&mut self) {
+        self.pending.clear();
+        self.markers_sent = self.markers.len();
+        self.overflowed = false;
+    }
+
+    /// Lets virtual time run to `target` (never past the exercise's end), applying logged commands kept
+    /// from before a seek as their time comes. Reaching the end marks the run finished.
+    pub fn advance_to(&mut self, target: Millis) {
+        let target = target.min(self.run_for_ms());
+        loop {
+            let chunk_end = target.min(self.world.now().saturating_add(ADVANCE_CHUNK_MS));
+            if let Some(at) = self.next_logged_at().filter(|at| *at <= chunk_end) {
+                let command = self.log[self.applied].command.clone();
+                if let Err(error) = self.world.apply(at, command) {
+                    // The command was accepted once at this very state; same seed, same log, same
+                    // answer. Keep going rather than stop the run.
+                    tracing::warn!(%error, at, "a logged command was refused on replay");
+                }
+                self.applied += 1;
+                self.collect();
+                continue;
+            }
+            self.world.advance_to(chunk_end);
+            self.collect();
+            if chunk_end >= target {
+                break;
+            }
+        }
+        self.history_ms = self.history_ms.max(self.world.now());
+        if self.world.now() >= self.run_for_ms() {
+            self.finished = true;
+        }
+    }
+
+    /// Runs everything at the next instant something happens (an engine event or a logged command), or
+    /// goes to the end when nothing will. Refused once the run is finished.
+    pub fn step(&mut self) -> Result<(), Refusal> {
+        self.refuse_if_finished()?;
+        let next = match (self.world.next_deadline(), self.next_logged_at()) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => self.run_for_ms(),
+        };
+        self.advance_to(next.max(self.now()));
+        Ok(())
+    }
+
+    /// Checks and applies a learner's command now and appends it to the log, forking the timeline if a
+    /// seek had kept later commands.
+    pub fn command(&mut self, command: crate::engine::Command) -> Result<(), Refusal> {
+        self.refuse_if_finished()?;
+        self.exercise
+            .allows(&command)
+            .map_err(|reason| Refusal::new(ErrorCode::NotAllowed, reason))?;
+        self.world.check(&command).map_err(invalid_command)?;
+        self.fork();
+        if self.log.len() >= MAX_LOGGED_COMMANDS {
+            return Err(Refusal::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "This run already has {MAX_LOGGED_COMMANDS} commands; reset to start again."
+                ),
+            ));
+        }
+        let at = self.now();
+        self.world
+            .apply(at, command.clone())
+            .map_err(invalid_command)?;
+        self.log.push(TimedCommand { at, command });
+        self.applied = self.log.len();
+        self.collect();
+        Ok(())
+    }
+
+    /// Drops the logged commands after now: the learner changed the past.
+    pub fn fork(&mut self) {
+        self.log.truncate(self.applied);
+        self.history_ms = self.now();
+    }
+
+    /// Goes to `at` (clamped to the exercise's end): forward by running, backward by a rebuild.
+    pub fn seek(&mut self, at: Millis) -> Result<(), ScenarioError> {
+        let at = at.min(self.run_for_ms());
+        if at < self.now() {
+            let history = self.history_ms;
+            let log = std::mem::take(&mut self.log);
+            self.rebuild(self.seed, log)?;
+            self.history_ms = history;
+        }
+        self.finished = false;
+        self.advance_to(at);
+        self.finished = self.now() >= self.run_for_ms();
+        Ok(())
+    }
+
+    /// Back to time 0 with an empty log, with the same or another seed.
+    pub fn reset(&mut self, seed: u64) -> Result<(), ScenarioError> {
+        self.rebuild(seed, Vec::new())
+    }
+
+    /// Replaces this run with the one a run file describes, paused where it was saved.
+    pub fn import(&mut self, file: RunFile) -> Result<(), Refusal> {
+        file.validate(&self.exercise).map_err(bad_run_file)?;
+        for (index, timed) in file.commands.iter().enumerate() {
+            self.exercise.allows(&timed.command).map_err(|reason| {
+                Refusal::new(ErrorCode::NotAllowed, format!("command {index}: {reason}"))
+            })?;
+        }
+        let mut candidate = Run::new(self.exercise.clone(), file.seed, self.recent_cap)
+            .map_err(|_| Refusal::new(ErrorCode::Internal, "This exercise cannot be loaded."))?;
+        for (index, timed) in file.commands.iter().enumerate() {
+            candidate.advance_to(timed.at);
+            candidate.world.check(&timed.command).map_err(|e| {
+                Refusal::new(ErrorCode::BadRunFile, format!("command {index}: {e}"))
+            })?;
+            candidate
+                .world
+                .apply(timed.at, timed.command.clone())
+                .map_err(|e| {
+                    Refusal::new(ErrorCode::BadRunFile, format!("command {index}: {e}"))
+                })?;
+            candidate.log.push(timed.clone());
+            candidate.applied = candidate.log.len();
+            candidate.collect();
+        }
+        candidate.advance_to(file.at);
+        candidate.finished = candidate.now() >= candidate.run_for_ms();
+        *self = candidate;
+        Ok(())
+    }
+
+    pub fn export(&self) -> RunFile {
+        RunFile::new(&self.exercise.id, self.seed, self.log.clone(), self.now())
+    }
+
+    pub fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetterView>, Refusal> {
+        self.world.dead_letters(consumer).map_err(invalid_command)
+    }
+
+    fn rebuild(&mut self, seed: u64, log: Vec<TimedCommand>) -> Result<(), ScenarioError> {
+        let mut fresh = Run::new(self.exercise.clone(), seed, self.recent_cap)?;
+        fresh.log = log;
+        *self = fresh;
+        Ok(())
+    }
+
+    fn next_logged_at(&self) -> Option<Millis> {
+        self.log.get(self.applied).map(|c| c.at)
+    }
+
+    fn refuse_if_finished(&self) -> Result<(), Refusal> {
+        if self.finished {
+            return Err(Refusal::finished());
+        }
+        Ok(())
+    }
+
+    /// Drains the trace into the tracker, the recent ring, the markers and the next frame.
+    fn collect(&mut self) {
+        let events = self.world.drain_trace();
+        if events.is_empty() {
+            return;
+        }
+        self.tracker.observe(&events);
+        for event in &events {
+            if let TraceKind::Fault { label, command } = &event.kind {
+                self.markers.push(Marker {
+                    at: event.at,
+                    label,
+                    detail: target_of(command),
+                });
+            }
+        }
+        let room = MAX_EVENTS_PER_FRAME.saturating_sub(self.pending.len());
+        if events.len() > room {
+            self.overflowed = true;
+            self.pending.clear();
+        } else if !self.overflowed {
+            self.pending.extend(events.iter().cloned());
+        }
+        // Only the newest `recent_cap` events of a big batch can stay in the ring.
+        let keep = events.len().min(self.recent_cap);
+        let skip = events.len() - keep;
+        while self.recent.len() + keep > self.recent_cap {
+            self.recent.pop_front();
+        }
+        self.recent.extend(events.into_iter().skip(skip));
+    }
+}
+
+/// The service, consumer or channel a command is aimed at: what a timeline marker shows next to its label.
+fn target_of(command: &crate::engine::Command) -> String {
+    let value = serde_json::to_value(command).unwrap_or_default();
+    ["consumer", "service", "channel"]
+        .iter()
+        .find_map(|field| value.get(field).and_then(|v| v.as_str()))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn invalid_command(error: CommandError) -> Refusal {
+    Refusal::new(ErrorCode::InvalidCommand, error.to_string())
+}
+
+fn bad_run_file(error: RunFileError) -> Refusal {
+    let code = match error {
+        RunFileError::TooManyCommands(_) => ErrorCode::TooLarge,
+        _ => ErrorCode::BadRunFile,
+    };
+    Refusal::new(code, error.to_string())
+}

@@ -1,0 +1,269 @@
+//! The sandbox task: one tokio task owns one [`Run`] and is the only reader of a clock for it.
+//!
+//! It turns wall time into virtual time (times the speed), answers client requests in arrival order, and
+//! every [`FRAME_INTERVAL`] broadcasts at most one frame if anything changed. It sleeps while nobody
+//! watches and ends after [`SandboxSettings::idle_timeout`] without a client.
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::SandboxId;
+use super::frame::{self, Broadcast, Controls};
+use super::manager::SandboxSettings;
+use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage};
+use super::run::{Refusal, Run};
+
+/// Time between two frames: at most ~30 frames a second per sandbox, whatever the speed.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// How often a sandbox nobody watches wakes up to see whether it should end.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// The slowest and fastest playback speeds.
+pub const MIN_SPEED: f64 = 0.1;
+pub const MAX_SPEED: f64 = 20.0;
+/// Largest seed a new random seed is drawn below: 2^53, so a browser's numbers hold it exactly.
+const MAX_RANDOM_SEED: u64 = 1 << 53;
+
+/// What a connection asks of its sandbox.
+#[derive(Debug)]
+pub enum Request {
+    /// A snapshot of the run as it is now, for a client that joins or has fallen behind.
+    Snapshot(oneshot::Sender<Arc<Broadcast>>),
+    /// A client message. Answers meant only for this client (errors, dead letters, exports) go to `reply`.
+    Client {
+        message: ClientMessage,
+        reply: mpsc::Sender<Utf8Bytes>,
+    },
+}
+
+/// Runs a sandbox until it has had no client for the idle timeout or every handle is gone.
+pub async fn run_sandbox(
+    id: SandboxId,
+    mut run: Run,
+    mut requests: mpsc::Receiver<Request>,
+    frames: broadcast::Sender<Arc<Broadcast>>,
+    settings: SandboxSettings,
+) {
+    let mut task = Task {
+        id,
+        controls: Controls {
+            speed: 1.0,
+            paused: false,
+        },
+        seq: 0,
+        dirty: true,
+        snapshot_due: false,
+        clock_from: None,
+        carry_ms: 0.0,
+        frames,
+    };
+    let mut idle_since: Option<Instant> = None;
+    let mut next_frame = Instant::now();
+    loop {
+        let watched = task.frames.receiver_count() > 0;
+        let now = Instant::now();
+        if watched {
+            idle_since = None;
+        } else if now.duration_since(*idle_since.get_or_insert(now)) >= settings.idle_timeout {
+            tracing::info!(sandbox = %id, "sandbox idle without clients; ending it");
+            break;
+        }
+        let running = watched && !task.controls.paused && !run.finished();
+        if !running {
+            task.clock_from = None;
+            task.carry_ms = 0.0;
+        }
+        let busy = running || task.dirty || task.snapshot_due || run.has_pending();
+        let wake = if busy && watched {
+            next_frame
+        } else {
+            now + IDLE_CHECK
+        };
+        tokio::select! {
+            request = requests.recv() => match request {
+                Some(request) => task.handle(&mut run, request),
+                None => break,
+            },
+            () = tokio::time::sleep_until(wake) => {
+                if running {
+                    task.advance_clock(&mut run);
+                }
+                if watched {
+                    task.publish(&mut run);
+                }
+                next_frame = Instant::now() + FRAME_INTERVAL;
+            }
+        }
+    }
+}
+
+struct Task {
+    id: SandboxId,
+    controls: Controls,
+    /// The number of the last broadcast.
+    seq: u64,
+    /// Something a frame reports changed (speed, pause, a step) since the last frame.
+    dirty: bool,
+    /// The run was replaced (seek, reset, import): the next broadcast is a snapshot.
+    snapshot_due: bool,
+    /// The wall-clock instant virtual time was last brought up to; `None` while stopped.
+    clock_from: Option<Instant>,
+    /// Virtual milliseconds owed but not yet run (the engine counts whole milliseconds).
+    carry_ms: f64,
+    frames: broadcast::Sender<Arc<Broadcast>>,
+}
+
+impl Task {
+    fn advance_clock(&mut self, run: &mut Run) {
+        let now = Instant::now();
+        let Some(from) = self.clock_from.replace(now) else {
+            return;
+        };
+        let owed =
+            now.duration_since(from).as_secs_f64() * 1_000.0 * self.controls.speed + self.carry_ms;
+        let whole = owed.floor();
+        self.carry_ms = owed - whole;
+        if whole >= 1.0 {
+            // `whole` is at most a few seconds times the speed: far inside u64.
+            run.advance_to(run.now().saturating_add(whole as u64));
+        }
+        if run.finished() {
+            self.controls.paused = true;
+            self.dirty = true;
+        }
+    }
+
+    /// Sends one frame if anything changed, or a snapshot if a frame cannot say it.
+    fn publish(&mut self, run: &mut Run) {
+        if self.snapshot_due || run.overflowed() {
+            run.clear_pending();
+            self.broadcast(frame::snapshot(self.id, self.seq + 1, run, self.controls));
+        } else if self.dirty || run.has_pending() {
+            self.broadcast(frame::frame(self.seq + 1, run, self.controls));
+        }
+    }
+
+    fn broadcast(&mut self, message: Arc<Broadcast>) {
+        self.seq = message.seq;
+        self.dirty = false;
+        self.snapshot_due = false;
+        // An error only means nobody is subscribed right now; the next joiner gets a snapshot.
+        let _ = self.frames.send(message);
+    }
+
+    fn handle(&mut self, run: &mut Run, request: Request) {
+        match request {
+            Request::Snapshot(answer) => {
+                // Pending events would reach the joiner twice (in the snapshot's ring and in the next
+                // frame), so they go out first and the snapshot is numbered after them.
+                self.publish(run);
+                let snapshot = frame::snapshot(self.id, self.seq, run, self.controls);
+                // The connection may have gone meanwhile; nothing to do then.
+                let _ = answer.send(snapshot);
+            }
+            Request::Client { message, reply } => {
+                if let Err(refusal) = self.client_message(run, message, &reply) {
+                    send_reply(&reply, protocol::error(refusal.code, &refusal.message));
+                }
+            }
+        }
+    }
+
+    fn client_message(
+        &mut self,
+        run: &mut Run,
+        message: ClientMessage,
+        reply: &mpsc::Sender<Utf8Bytes>,
+    ) -> Result<(), Refusal> {
+        match message {
+            ClientMessage::Command { command } => {
+                run.command(command)?;
+                self.dirty = true;
+            }
+            ClientMessage::Pause => {
+                self.controls.paused = true;
+                self.dirty = true;
+            }
+            ClientMessage::Play => {
+                if run.finished() {
+                    return Err(Refusal::finished());
+                }
+                run.fork();
+                self.controls.paused = false;
+                self.dirty = true;
+            }
+            ClientMessage::Step => {
+                run.step()?;
+                self.controls.paused = true;
+                self.dirty = true;
+            }
+            ClientMessage::Speed { speed } => {
+                if !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
+                    return Err(Refusal::new(
+                        ErrorCode::BadRequest,
+                        format!("Speed must be between {MIN_SPEED} and {MAX_SPEED}."),
+                    ));
+                }
+                self.controls.speed = speed;
+                self.dirty = true;
+            }
+            ClientMessage::Reset { new_seed } => {
+                let seed = if new_seed { random_seed() } else { run.seed() };
+                run.reset(seed).map_err(|e| internal(self.id, &e))?;
+                self.snapshot_due = true;
+            }
+            ClientMessage::Seek { at } => {
+                run.seek(at).map_err(|e| internal(self.id, &e))?;
+                self.controls.paused = true;
+                self.snapshot_due = true;
+            }
+            ClientMessage::InspectDlq { consumer } => {
+                let letters = run.dead_letters(&consumer)?;
+                send_reply(
+                    reply,
+                    protocol::encode(&ServerMessage::DeadLetters {
+                        consumer: &consumer,
+                        letters: &letters,
+                    }),
+                );
+            }
+            ClientMessage::Export => {
+                let file = run.export();
+                send_reply(
+                    reply,
+                    protocol::encode(&ServerMessage::RunFile { run: &file }),
+                );
+            }
+            ClientMessage::Import { run: file } => {
+                run.import(file)?;
+                self.controls.paused = true;
+                self.snapshot_due = true;
+            }
+        }
+        if run.finished() {
+            self.controls.paused = true;
+        }
+        Ok(())
+    }
+}
+
+/// Queues an answer for one client. A client whose queue is full is not reading; its answer is dropped
+/// rather than holding up the sandbox, and the rate limit keeps such answers few.
+fn send_reply(reply: &mpsc::Sender<Utf8Bytes>, text: Utf8Bytes) {
+    if reply.try_send(text).is_err() {
+        tracing::debug!("a client's reply queue is full or closed; reply dropped");
+    }
+}
+
+/// A rebuild failed although the same scenario built before: a bug. Logged; the client gets the generic text.
+fn internal(id: SandboxId, error: &dyn std::fmt::Display) -> Refusal {
+    tracing::error!(sandbox = %id, %error, "cannot rebuild a sandbox's world");
+    Refusal::new(ErrorCode::Internal, "Something went wrong on the server.")
+}
+
+/// A fresh seed below 2^53, from the operating system's randomness (through a v4 UUID).
+pub fn random_seed() -> u64 {
+    uuid::Uuid::new_v4().as_u64_pair().0 % MAX_RANDOM_SEED
+}

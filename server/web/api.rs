@@ -1,0 +1,64 @@
+//! The JSON API: the exercise catalog and creating sandboxes.
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::exercise::CatalogEntry;
+use crate::sandbox::{SandboxError, SandboxId};
+use crate::web::{AppError, AppState};
+
+/// `POST /api/sandboxes` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSandbox {
+    pub exercise: String,
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// `POST /api/sandboxes` answer: where to connect.
+#[derive(Debug, Serialize)]
+pub struct SandboxCreated {
+    pub sandbox: SandboxId,
+    pub exercise: String,
+    pub ws: String,
+}
+
+/// `GET /api/exercises`: the catalog, broken files included with their error.
+pub async fn exercises(State(state): State<AppState>) -> Json<Vec<CatalogEntry>> {
+    Json(state.catalog.entries())
+}
+
+/// `POST /api/sandboxes` with `{"exercise":"id","seed":optional}`: 201, 400, 404 or 503.
+pub async fn create_sandbox(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<SandboxCreated>), AppError> {
+    // Parsed by hand rather than with the `Json` extractor, so a bad body gets this API's error shape.
+    let request: CreateSandbox = serde_json::from_slice(&body).map_err(|_| {
+        AppError::BadRequest(
+            r#"expected a JSON body {"exercise": "<id>", "seed": <optional number>}"#.to_owned(),
+        )
+    })?;
+    let exercise = state
+        .catalog
+        .get(&request.exercise)
+        .ok_or(AppError::NotFound)?;
+    let id = state
+        .sandboxes
+        .create(exercise, request.seed)
+        .map_err(|error| match error {
+            SandboxError::Full { .. } => AppError::Unavailable(format!("{error}.")),
+            other => AppError::Internal(other.to_string()),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SandboxCreated {
+            sandbox: id,
+            exercise: request.exercise,
+            ws: format!("/ws/sandboxes/{id}"),
+        }),
+    ))
+}

@@ -1,0 +1,461 @@
+//! `GET /ws/sandboxes/{id}`: one WebSocket client of a sandbox (protocol v1, `docs/PROTOCOL.md`).
+//!
+//! Before the upgrade: the Origin must match the Host, the sandbox must exist and the client cap must have
+//! room. After it the socket is split in two tasks. The send task subscribes to the sandbox's broadcast,
+//! then asks for a snapshot and forwards the frames numbered after it, resyncing with a fresh snapshot
+//! when it lags; it also pings, and forwards this client's own replies. The receive task rate-limits,
+//! parses and queues requests for the sandbox, and decides when to close.
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::http::header::{HOST, ORIGIN};
+use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::sandbox::frame::Broadcast;
+use crate::sandbox::manager::RequestError;
+use crate::sandbox::protocol::{self, ErrorCode, parse_client};
+use crate::sandbox::runtime::Request;
+use crate::sandbox::{SandboxHandle, SandboxId};
+use crate::web::shutdown::Shutdown;
+use crate::web::{AppError, AppState};
+
+/// Largest client message (and frame). A bigger one closes the connection with 1009 "message too big":
+/// the largest legitimate message, an import of a run file, fits many times over.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
+/// How often the server pings an idle client.
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// How long after a ping a client may stay silent before it is taken for gone and closed.
+pub const PONG_TIMEOUT: Duration = Duration::from_secs(10);
+/// Replies meant for one client (errors, dead letters, exports) waiting to be written. At the limit
+/// further replies are dropped: the client is not reading, and the rate limit keeps replies few anyway.
+pub const CLIENT_REPLY_QUEUE: usize = 32;
+/// A client that sends this many times its per-second allowance within one second is flooding, not
+/// clicking fast, and is closed with 1008.
+pub const FLOOD_FACTOR: u32 = 5;
+/// Lagging this many times within [`LAG_WINDOW`] closes the client with a notice: its link cannot keep
+/// up, and resending snapshots would only cost everyone else.
+pub const MAX_LAGS: usize = 3;
+pub const LAG_WINDOW: Duration = Duration::from_secs(10);
+/// How long the send task may take to write the closing frame after the receive side ended.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The upgrade handler: checks before upgrading, then hands the socket to [`client`].
+pub async fn sandbox_socket(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    if !same_origin(&headers) {
+        return Err(AppError::Forbidden(
+            "WebSocket connections are accepted from this server's own pages only",
+        ));
+    }
+    let sandbox = SandboxId::parse(&id)
+        .ok()
+        .and_then(|id| state.sandboxes.get(id))
+        .ok_or(AppError::NotFound)?;
+    let permit = state.sandboxes.admit_client().ok_or_else(|| {
+        AppError::Unavailable(format!(
+            "The server is at its limit of {} connections; try again in a minute.",
+            state.sandboxes.settings().max_clients
+        ))
+    })?;
+    let rate = state.config.limits.max_commands_per_sec;
+    let shutdown = state.shutdown.clone();
+    Ok(upgrade
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+        .on_failed_upgrade(|error| tracing::debug!(%error, "WebSocket upgrade failed"))
+        .on_upgrade(move |socket| client(socket, sandbox, rate, shutdown, permit)))
+}
+
+/// Whether a browser page on this server opened the socket: no Origin (not a browser), or an Origin whose
+/// host and port are the Host the request was sent to. Anything else is another site's page using the
+/// visitor's browser, and is refused.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return true;
+    };
+    let (Ok(origin), Some(host)) = (
+        origin.to_str(),
+        headers.get(HOST).and_then(|h| h.to_str().ok()),
+    ) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+/// How the connection ends, decided by the receive task and written by the send task.
+struct Close {
+    code: u16,
+    reason: &'static str,
+}
+
+/// Runs one client until either side ends. `_permit` holds its place under the client cap.
+async fn client(
+    socket: WebSocket,
+    sandbox: SandboxHandle,
+    rate: NonZeroU32,
+    shutdown: Shutdown,
+    _permit: OwnedSemaphorePermit,
+) {
+    // Subscribe before the snapshot is asked for, so no frame falls between the two.
+    let frames = sandbox.subscribe();
+    let (sink, stream) = socket.split();
+    let (replies, replies_rx) = mpsc::channel(CLIENT_REPLY_QUEUE);
+    let (close, close_rx) = oneshot::channel();
+    let mut send = tokio::spawn(send_loop(
+        sink,
+        sandbox.clone(),
+        frames,
+        replies_rx,
+        close_rx,
+        shutdown,
+    ));
+    let mut receive = tokio::spawn(receive_loop(stream, sandbox, replies, close, rate));
+    tokio::select! {
+        _ = &mut send => receive.abort(),
+        _ = &mut receive => {
+            // The receive side has said its last word (or the client left); let the send side write the
+            // close frame, but not forever.
+            if tokio::time::timeout(CLOSE_TIMEOUT, &mut send).await.is_err() {
+                send.abort();
+            }
+        }
+    }
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+async fn send_loop(
+    mut sink: Sink,
+    sandbox: SandboxHandle,
+    mut frames: broadcast::Receiver<Arc<Broadcast>>,
+    mut replies: mpsc::Receiver<Utf8Bytes>,
+    mut close: oneshot::Receiver<Close>,
+    shutdown: Shutdown,
+) {
+    let Some(mut after) = resync(&mut sink, &sandbox).await else {
+        return;
+    };
+    let stopping = shutdown.triggered();
+    tokio::pin!(stopping);
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut lags: Vec<Instant> = Vec::with_capacity(MAX_LAGS);
+    loop {
+        let sent = tokio::select! {
+            biased;
+            decided = &mut close => {
+                if let Ok(Close { code, reason }) = decided {
+                    // The replies queued before the decision (the `rate_limited` error before a flood
+                    // closes the socket) say why; they go first.
+                    while let Ok(text) = replies.try_recv() {
+                        if sink.send(Message::Text(text)).await.is_err() {
+                            return;
+                        }
+                    }
+                    close_with(&mut sink, code, reason).await;
+                }
+                return;
+            }
+            () = &mut stopping => {
+                close_with(&mut sink, close_code::AWAY, "the server is shutting down").await;
+                return;
+            }
+            Some(text) = replies.recv() => sink.send(Message::Text(text)).await,
+            received = frames.recv() => match received {
+                Ok(broadcast) if broadcast.seq > after => {
+                    after = broadcast.seq;
+                    sink.send(Message::Text(broadcast.text.clone())).await
+                }
+                // Already included in the snapshot this client was sent.
+                Ok(_) => Ok(()),
+                Err(RecvError::Lagged(missed)) => {
+                    let now = Instant::now();
+                    lags.retain(|at| now.duration_since(*at) < LAG_WINDOW);
+                    lags.push(now);
+                    if lags.len() >= MAX_LAGS {
+                        tracing::info!(sandbox = %sandbox.id, "closing a client that keeps falling behind");
+                        let notice = protocol::notice(
+                            "Your connection cannot keep up with this sandbox; reload the page to reconnect.",
+                        );
+                        let _ = sink.send(Message::Text(notice)).await;
+                        close_with(&mut sink, close_code::AGAIN, "too slow to keep up").await;
+                        return;
+                    }
+                    tracing::debug!(sandbox = %sandbox.id, missed, "a client fell behind; resyncing");
+                    match resync(&mut sink, &sandbox).await {
+                        Some(seq) => {
+                            after = seq;
+                            Ok(())
+                        }
+                        None => return,
+                    }
+                }
+                Err(RecvError::Closed) => {
+                    close_with(&mut sink, close_code::AWAY, "the sandbox has ended").await;
+                    return;
+                }
+            },
+            _ = ping.tick() => sink.send(Message::Ping(Bytes::new())).await,
+        };
+        if sent.is_err() {
+            // The client is gone; the receive side sees it too.
+            return;
+        }
+    }
+}
+
+/// Sends a fresh snapshot and returns its number, or closes when the sandbox has ended.
+async fn resync(sink: &mut Sink, sandbox: &SandboxHandle) -> Option<u64> {
+    let Some(snapshot) = sandbox.snapshot().await else {
+        close_with(sink, close_code::AWAY, "the sandbox has ended").await;
+        return None;
+    };
+    sink.send(Message::Text(snapshot.text.clone())).await.ok()?;
+    Some(snapshot.seq)
+}
+
+async fn close_with(sink: &mut Sink, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    // The client may already be gone; there is nobody left to tell then.
+    let _ = sink.send(Message::Close(Some(frame))).await;
+}
+
+async fn receive_loop(
+    mut stream: SplitStream<WebSocket>,
+    sandbox: SandboxHandle,
+    replies: mpsc::Sender<Utf8Bytes>,
+    close: oneshot::Sender<Close>,
+    rate: NonZeroU32,
+) {
+    let mut limiter = RateLimiter::new(rate);
+    let outcome = loop {
+        // Any message, pongs included, proves the client is alive.
+        let next = match tokio::time::timeout(PING_INTERVAL + PONG_TIMEOUT, stream.next()).await {
+            Err(_) => {
+                break Some(Close {
+                    code: close_code::POLICY,
+                    reason: "no answer to ping",
+                });
+            }
+            Ok(None) => break None,
+            Ok(Some(Err(error))) => {
+                if too_big(error) {
+                    break Some(Close {
+                        code: close_code::SIZE,
+                        reason: "message too big (64 KiB at most)",
+                    });
+                }
+                break None;
+            }
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match next {
+            Message::Text(text) => Some(text),
+            Message::Binary(_) => None,
+            Message::Ping(_) => continue,
+            Message::Pong(_) => continue,
+            Message::Close(_) => break None,
+        };
+        match limiter.admit(Instant::now()) {
+            Admit::Yes => {}
+            Admit::Limited { first } => {
+                if first {
+                    reply(
+                        &replies,
+                        protocol::error(
+                            ErrorCode::RateLimited,
+                            &format!(
+                                "More than {} messages a second; this one was dropped. Slow down.",
+                                limiter.per_second
+                            ),
+                        ),
+                    );
+                }
+                continue;
+            }
+            Admit::Flood => {
+                tracing::info!(sandbox = %sandbox.id, "closing a client that floods messages");
+                break Some(Close {
+                    code: close_code::POLICY,
+                    reason: "too many messages",
+                });
+            }
+        }
+        let Some(text) = text else {
+            reply(
+                &replies,
+                protocol::error(
+                    ErrorCode::Binary,
+                    "Binary frames are not part of the protocol; send JSON text.",
+                ),
+            );
+            continue;
+        };
+        let message = match parse_client(&text) {
+            Ok(message) => message,
+            Err((code, message)) => {
+                reply(&replies, protocol::error(code, &message));
+                continue;
+            }
+        };
+        let request = Request::Client {
+            message,
+            reply: replies.clone(),
+        };
+        match sandbox.try_request(request) {
+            Ok(()) => {}
+            Err(RequestError::Busy) => reply(
+                &replies,
+                protocol::error(
+                    ErrorCode::Busy,
+                    "The sandbox is busy; try again in a moment.",
+                ),
+            ),
+            Err(RequestError::Gone) => {
+                break Some(Close {
+                    code: close_code::AWAY,
+                    reason: "the sandbox has ended",
+                });
+            }
+        }
+    };
+    if let Some(decided) = outcome {
+        // The send task may have ended already; then the socket is gone and so is the need to close it.
+        let _ = close.send(decided);
+    }
+}
+
+fn reply(replies: &mpsc::Sender<Utf8Bytes>, text: Utf8Bytes) {
+    if replies.try_send(text).is_err() {
+        tracing::debug!("a client's reply queue is full; reply dropped");
+    }
+}
+
+/// Whether a read failed because the client's message is over [`MAX_CLIENT_MESSAGE_BYTES`].
+fn too_big(error: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    matches!(
+        error.into_inner().downcast_ref::<Error>(),
+        Some(Error::Capacity(_))
+    )
+}
+
+/// Messages a connection may send: `per_second` in each one-second window; past it they are dropped
+/// with one `rate_limited` error per window, and past [`FLOOD_FACTOR`] times it the client is closed.
+struct RateLimiter {
+    per_second: u32,
+    window_start: Option<Instant>,
+    count: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Admit {
+    Yes,
+    /// Dropped; `first` is set for the first drop of the window, the one that gets an error reply.
+    Limited {
+        first: bool,
+    },
+    Flood,
+}
+
+impl RateLimiter {
+    fn new(per_second: NonZeroU32) -> Self {
+        Self {
+            per_second: per_second.get(),
+            window_start: None,
+            count: 0,
+        }
+    }
+
+    fn admit(&mut self, now: Instant) -> Admit {
+        let fresh = self
+            .window_start
+            .is_none_or(|start| now.duration_since(start) >= Duration::from_secs(1));
+        if fresh {
+            self.window_start = Some(now);
+            self.count = 0;
+        }
+        self.count = self.count.saturating_add(1);
+        if self.count > self.per_second.saturating_mul(FLOOD_FACTOR) {
+            Admit::Flood
+        } else if self.count > self.per_second {
+            Admit::Limited {
+                first: self.count == self.per_second + 1,
+            }
+        } else {
+            Admit::Yes
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static(host));
+        if let Some(origin) = origin {
+            headers.insert(ORIGIN, HeaderValue::from_static(origin));
+        }
+        headers
+    }
+
+    #[test]
+    fn same_origin_accepts_own_pages_and_non_browsers_only() {
+        assert!(same_origin(&headers(None, "localhost:8080")));
+        assert!(same_origin(&headers(
+            Some("http://localhost:8080"),
+            "localhost:8080"
+        )));
+        assert!(same_origin(&headers(
+            Some("https://Play.Example"),
+            "play.example"
+        )));
+        assert!(!same_origin(&headers(
+            Some("http://evil.example"),
+            "localhost:8080"
+        )));
+        assert!(!same_origin(&headers(
+            Some("http://localhost:9999"),
+            "localhost:8080"
+        )));
+        assert!(!same_origin(&headers(Some("null"), "localhost:8080")));
+    }
+
+    #[test]
+    fn rate_limiter_drops_past_the_rate_and_flags_a_flood() {
+        let mut limiter = RateLimiter::new(NonZeroU32::new(2).unwrap());
+        let start = Instant::now();
+        assert_eq!(limiter.admit(start), Admit::Yes);
+        assert_eq!(limiter.admit(start), Admit::Yes);
+        assert_eq!(limiter.admit(start), Admit::Limited { first: true });
+        assert_eq!(limiter.admit(start), Admit::Limited { first: false });
+        for _ in 0..6 {
+            limiter.admit(start);
+        }
+        assert_eq!(limiter.admit(start), Admit::Flood);
+        // A new second starts a new allowance.
+        assert_eq!(limiter.admit(start + Duration::from_secs(1)), Admit::Yes);
+    }
+}
