@@ -1,7 +1,7 @@
 //! The command line: one subcommand per way of using the playground.
 //!
 //! `serve` (the default) hosts the playground, `healthcheck` asks a running one whether it is up; `run` and
-//! `bench` drive the engine headless.
+//! `bench` drive the engine headless; `check` and `schema` serve exercise authors.
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +33,11 @@ pub enum Command {
     Run(crate::headless::RunArgs),
     /// Measure the engine: simulated deliveries per second per benchmark scenario.
     Bench(crate::headless::BenchArgs),
+    /// Validate exercise files and run each one headless: the default must fail a goal, the
+    /// solution must meet every goal under many seeds. Exits non-zero on any problem.
+    Check(crate::exercise::CheckArgs),
+    /// Print the JSON Schema of the exercise file format.
+    Schema,
 }
 
 /// Dispatches a parsed command line and turns its outcome into the process exit code.
@@ -42,6 +47,8 @@ pub fn run_cli(cli: Cli) -> ExitCode {
         Some(Command::Healthcheck(args)) => crate::healthcheck::run(args),
         Some(Command::Run(args)) => crate::headless::run(args),
         Some(Command::Bench(args)) => crate::headless::bench(args),
+        Some(Command::Check(args)) => crate::exercise::check(args),
+        Some(Command::Schema) => crate::exercise::schema::run(),
         None => crate::serve::run(cli.serve),
     }
 }

@@ -2,13 +2,32 @@
 //! the goals that say when the design is right.
 //!
 //! # Layout
-//! - `model`: the file format (serde + JSON Schema) and the loaded [`Exercise`].
+//! - `model`: the file format (serde + JSON Schema), the loaded [`Exercise`], its knobs.
+//! - `load`: text to a checked exercise; errors with file, line, column and field.
+//! - `markdown`: instructions, hints and debrief to safe HTML.
 //! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run.
 //! - `catalog`: bundled and on-disk exercises, errors per file, reloads on change.
+//! - `bundled`: the files of `exercises/`, compiled into the binary.
+//! - `runner`: one headless run of an exercise with given knobs and seed.
+//! - `check`: the `check` subcommand: every exercise, default and solution, many seeds.
+//! - `schema`: the `schema` subcommand: the JSON Schema of the format.
+mod bundled;
 pub mod catalog;
+pub mod check;
 pub mod goals;
+pub mod load;
+pub mod markdown;
 pub mod model;
+pub mod runner;
+pub mod schema;
 
-pub use catalog::{Catalog, CatalogEntry};
-pub use goals::{GoalState, GoalStatus, GoalTracker};
-pub use model::{Exercise, Part};
+pub use bundled::BUNDLED;
+pub use catalog::{Catalog, CatalogEntry, WatchError, WatchHandle};
+pub use check::{CheckArgs, check};
+pub use goals::{Goal, GoalState, GoalStatus, GoalTracker};
+pub use load::LoadError;
+pub use model::{
+    Choices, Exercise, GoalSpec, Knob, KnobError, KnobOption, KnobTarget, Part, Solution,
+    TimedAction,
+};
+pub use runner::{RunError, RunOutcome, run_exercise};

@@ -1,0 +1,353 @@
+//! `eda-playground check [DIR]`: proves that every exercise teaches something.
+//!
+//! For each exercise: with the default knobs (on its own seed) at least one goal must fail,
+//! or the exercise has nothing to teach; with the solution every goal must hold under many
+//! seeds. A goal that fails is shown with the shortest failing run found (the seed where it
+//! broke earliest) and the first events of the message that broke it.
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use crate::engine::{MessageId, Millis, TraceEvent};
+
+use super::catalog::{Catalog, exercise_files};
+use super::load::{LoadError, load_file};
+use super::model::{Choices, Exercise};
+use super::runner::{events_of, run_exercise};
+
+/// The seeds a solution must hold under unless `--seeds` says otherwise.
+pub const DEFAULT_SEEDS: u64 = 100;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A directory of exercise files; without it, the bundled exercises are checked.
+    pub dir: Option<PathBuf>,
+    /// How many seeds (1..=N) the solution must hold under.
+    #[arg(long, default_value_t = DEFAULT_SEEDS)]
+    pub seeds: u64,
+}
+
+/// A goal that did not hold, in the shortest failing run found.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub goal: String,
+    pub seed: u64,
+    pub at: Option<Millis>,
+    pub reason: String,
+    pub message: Option<MessageId>,
+    /// The first events of the message that broke the goal.
+    pub events: Vec<TraceEvent>,
+    /// Seeds under which this goal failed.
+    pub failing_seeds: u64,
+}
+
+/// What the checker found for one exercise.
+#[derive(Debug, Clone)]
+pub struct ExerciseReport {
+    pub id: String,
+    pub file: String,
+    /// Goals the default knobs break on the exercise's own seed (must not be empty).
+    pub default_broken: Vec<String>,
+    /// Goals the solution breaks, one entry per goal (must be empty).
+    pub solution_failures: Vec<Failure>,
+    pub seeds: u64,
+    pub elapsed: Duration,
+    /// A run that could not even start.
+    pub error: Option<String>,
+}
+
+impl ExerciseReport {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && !self.default_broken.is_empty() && self.solution_failures.is_empty()
+    }
+}
+
+/// The whole check: files that did not load, and one report per exercise.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    pub load_errors: Vec<LoadError>,
+    pub exercises: Vec<ExerciseReport>,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.load_errors.is_empty() && self.exercises.iter().all(ExerciseReport::ok)
+    }
+}
+
+/// Checks one exercise: the default on its seed, the solution on seeds `1..=seeds`.
+pub fn check_exercise(exercise: &Exercise, seeds: u64) -> ExerciseReport {
+    let started = Instant::now();
+    let mut report = ExerciseReport {
+        id: exercise.id.clone(),
+        file: match &exercise.origin {
+            super::model::Origin::Bundled(name) => format!("exercises/{name}"),
+            super::model::Origin::File(path) => path.display().to_string(),
+        },
+        default_broken: Vec::new(),
+        solution_failures: Vec::new(),
+        seeds,
+        elapsed: Duration::ZERO,
+        error: None,
+    };
+    match run_exercise(exercise, &Choices::new(), &[], exercise.default_seed) {
+        Ok(outcome) => report.default_broken = outcome.broken().map(|g| g.id.clone()).collect(),
+        Err(error) => report.error = Some(format!("default run: {error}")),
+    }
+    let solution = &exercise.solution;
+    let mut failures: Vec<Failure> = Vec::new();
+    for seed in 1..=seeds {
+        let outcome = match run_exercise(exercise, &solution.knobs, &solution.actions, seed) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                report.error = Some(format!("solution run, seed {seed}: {error}"));
+                break;
+            }
+        };
+        for goal in outcome.broken() {
+            let at = goal.at;
+            match failures.iter_mut().find(|f| f.goal == goal.id) {
+                Some(failure) => {
+                    failure.failing_seeds += 1;
+                    // Keep the run where the goal broke earliest: the shortest to read.
+                    if at.unwrap_or(Millis::MAX) < failure.at.unwrap_or(Millis::MAX) {
+                        failure.seed = seed;
+                        failure.at = at;
+                        failure.reason = goal.reason.clone().unwrap_or_default();
+                        failure.message = goal.message;
+                    }
+                }
+                None => failures.push(Failure {
+                    goal: goal.id.clone(),
+                    seed,
+                    at,
+                    reason: goal
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "still pending at the end".to_owned()),
+                    message: goal.message,
+                    events: Vec::new(),
+                    failing_seeds: 1,
+                }),
+            }
+        }
+    }
+    for failure in &mut failures {
+        if let Some(message) = failure.message {
+            failure.events = events_of(
+                exercise,
+                &solution.knobs,
+                &solution.actions,
+                failure.seed,
+                message,
+            );
+        }
+    }
+    report.solution_failures = failures;
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// Checks the exercises, spread over the machine's cores; `progress` hears of each one
+/// as it finishes. Reports come back in the order given.
+pub fn check_all(
+    exercises: &[Arc<Exercise>],
+    seeds: u64,
+    progress: &(dyn Fn(&ExerciseReport, usize, usize) + Sync),
+) -> Vec<ExerciseReport> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, exercises.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(vec![None; exercises.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(exercise) = exercises.get(index) else {
+                        return;
+                    };
+                    let report = check_exercise(exercise, seeds);
+                    let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    progress(&report, finished, exercises.len());
+                    // A poisoned lock only means another worker panicked; its slot stays
+                    // empty and the rest are still worth reporting.
+                    let mut slots = results
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    slots[index] = Some(report);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Loads the exercises to check: the files of `dir`, or the bundled ones.
+pub fn load_for_check(dir: Option<&std::path::Path>) -> (Vec<Arc<Exercise>>, Vec<LoadError>) {
+    match dir {
+        Some(dir) => {
+            let mut exercises = Vec::new();
+            let mut errors = Vec::new();
+            for path in exercise_files(dir) {
+                match load_file(&path) {
+                    Ok(exercise) => exercises.push(Arc::new(exercise)),
+                    Err(error) => errors.push(error),
+                }
+            }
+            (exercises, errors)
+        }
+        None => {
+            let catalog = Catalog::bundled();
+            (catalog.exercises(), catalog.errors())
+        }
+    }
+}
+
+/// Runs the whole check and writes the table (and the failures) to `out`.
+pub fn run_check(
+    dir: Option<&std::path::Path>,
+    seeds: u64,
+    out: &mut dyn Write,
+    progress: &(dyn Fn(&ExerciseReport, usize, usize) + Sync),
+) -> std::io::Result<CheckReport> {
+    let (exercises, load_errors) = load_for_check(dir);
+    let reports = check_all(&exercises, seeds, progress);
+    let report = CheckReport {
+        load_errors,
+        exercises: reports,
+    };
+    write_report(out, &report)?;
+    Ok(report)
+}
+
+/// The table, then the files that did not load, then each failing goal with its run.
+pub fn write_report(out: &mut dyn Write, report: &CheckReport) -> std::io::Result<()> {
+    let width = report
+        .exercises
+        .iter()
+        .map(|e| e.id.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    writeln!(
+        out,
+        "{:<width$}  {:<24}  {:<24}  {:>5}  {:>8}",
+        "exercise", "default", "solution", "seeds", "time"
+    )?;
+    for e in &report.exercises {
+        let default = if e.default_broken.is_empty() {
+            "FAIL: every goal met".to_owned()
+        } else {
+            format!("ok: {} goal(s) broken", e.default_broken.len())
+        };
+        let solution = if e.error.is_some() {
+            "ERROR".to_owned()
+        } else if e.solution_failures.is_empty() {
+            "ok: all goals met".to_owned()
+        } else {
+            format!("FAIL: {} goal(s) broken", e.solution_failures.len())
+        };
+        writeln!(
+            out,
+            "{:<width$}  {:<24}  {:<24}  {:>5}  {:>6.0}ms",
+            e.id,
+            default,
+            solution,
+            e.seeds,
+            e.elapsed.as_secs_f64() * 1_000.0
+        )?;
+    }
+    for error in &report.load_errors {
+        writeln!(out, "\nerror: {error}")?;
+    }
+    for e in &report.exercises {
+        if let Some(error) = &e.error {
+            writeln!(out, "\n{} ({}): {error}", e.id, e.file)?;
+        }
+        if e.default_broken.is_empty() && e.error.is_none() {
+            writeln!(
+                out,
+                "\n{} ({}): with the default knobs every goal is met, so the exercise teaches nothing",
+                e.id, e.file
+            )?;
+        }
+        for failure in &e.solution_failures {
+            writeln!(
+                out,
+                "\n{} ({}): goal {:?} fails with the solution under {} of {} seeds",
+                e.id, e.file, failure.goal, failure.failing_seeds, e.seeds
+            )?;
+            let when = failure
+                .at
+                .map_or_else(String::new, |at| format!(" at {at} ms"));
+            writeln!(
+                out,
+                "  shortest failing run: --seed {}{when}: {}",
+                failure.seed, failure.reason
+            )?;
+            if let Some(message) = failure.message {
+                writeln!(out, "  message {message}, its first events:")?;
+                for event in &failure.events {
+                    let line = serde_json::to_string(event).unwrap_or_default();
+                    writeln!(out, "    {line}")?;
+                }
+            }
+        }
+    }
+    let failed = report.exercises.iter().filter(|e| !e.ok()).count() + report.load_errors.len();
+    writeln!(
+        out,
+        "\n{} exercise(s) checked, {} problem(s)",
+        report.exercises.len(),
+        failed
+    )?;
+    Ok(())
+}
+
+/// The `check` subcommand: progress on stderr, the table on stdout, non-zero on a problem.
+pub fn check(args: CheckArgs) -> ExitCode {
+    if let Some(dir) = &args.dir
+        && !dir.is_dir()
+    {
+        eprintln!("error: {} is not a directory", dir.display());
+        return ExitCode::FAILURE;
+    }
+    let seeds = args.seeds.max(1);
+    let progress = |report: &ExerciseReport, done: usize, total: usize| {
+        let verdict = if report.ok() { "ok" } else { "PROBLEM" };
+        eprintln!(
+            "[{done}/{total}] {} {verdict} ({:.0} ms)",
+            report.id,
+            report.elapsed.as_secs_f64() * 1_000.0
+        );
+    };
+    let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match run_check(args.dir.as_deref(), seeds, &mut out, &progress) {
+        Ok(report) => {
+            eprintln!("checked in {:.2} s", started.elapsed().as_secs_f64());
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(error) => {
+            eprintln!("error: cannot write the report: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
