@@ -68,6 +68,19 @@ pub enum Command {
     RemoveInstance {
         consumer: String,
     },
+    /// Add an instance run by a person: deliveries wait for them to `settle` each one.
+    Volunteer {
+        consumer: String,
+    },
+    /// A person settles the message their instance holds: `ack` processes it, `fail`
+    /// fails this attempt (and the retry policy decides what next).
+    Settle {
+        consumer: String,
+        instance: u32,
+        /// The message they mean, so a late click cannot settle the next one.
+        message: String,
+        outcome: SettleOutcome,
+    },
     /// Change the network between a service and the broker.
     SetLink {
         service: String,
@@ -115,6 +128,13 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettleOutcome {
+    Ack,
+    Fail,
+}
+
 impl Command {
     /// A short label for timelines and logs.
     pub fn label(&self) -> &'static str {
@@ -129,6 +149,8 @@ impl Command {
             Command::Slow { .. } => "slow down",
             Command::AddInstance { .. } => "add instance",
             Command::RemoveInstance { .. } => "remove instance",
+            Command::Volunteer { .. } => "volunteer",
+            Command::Settle { .. } => "settle",
             Command::SetLink { .. } => "change link",
             Command::CutLink { .. } => "cut link",
             Command::RestoreLink { .. } => "restore link",

@@ -1,7 +1,7 @@
 //! Carrying out commands: faults, design changes and console actions on a running world.
 use std::sync::Arc;
 
-use super::command::Command;
+use super::command::{Command, SettleOutcome};
 use super::consumer::{InstanceStatus, Source};
 use super::error::CommandError;
 use super::ids::{ChannelId, ConsumerId, MessageId, ProducerId};
@@ -11,6 +11,12 @@ use super::scenario::{LinkConditions, StartFrom};
 use super::trace::TraceKind;
 use super::validate;
 use super::world::{Pending, Sender, World};
+
+/// Whether an added instance is run by a person.
+enum CommandKind {
+    Volunteer,
+    Other,
+}
 
 /// The producer that stands for a person publishing by hand. It is always the last one.
 pub const CONSOLE: &str = "console";
@@ -66,8 +72,34 @@ impl World {
                     _ => Ok(()),
                 }
             }
+            Command::Settle {
+                consumer,
+                instance,
+                message,
+                ..
+            } => {
+                let id = self.consumer_id(consumer)?;
+                let unknown = || CommandError::UnknownInstance {
+                    consumer: consumer.clone(),
+                    instance: *instance,
+                };
+                let state = self.consumers[id.index()]
+                    .instances
+                    .get(*instance as usize)
+                    .ok_or_else(unknown)?;
+                if !state.manual || state.status != InstanceStatus::Up {
+                    return Err(CommandError::Invalid(format!(
+                        "instance {instance} of {consumer:?} is not a running volunteer"
+                    )));
+                }
+                match &state.current {
+                    Some(work) if work.message.id.to_string() == *message => Ok(()),
+                    _ => Err(CommandError::UnknownMessage(message.clone())),
+                }
+            }
             Command::Pause { consumer }
             | Command::Resume { consumer }
+            | Command::Volunteer { consumer }
             | Command::AddInstance { consumer }
             | Command::RemoveInstance { consumer }
             | Command::Redrive { consumer, .. }
@@ -125,7 +157,12 @@ impl World {
 
     pub(crate) fn execute(&mut self, command: Command) -> Result<(), CommandError> {
         self.check(&command)?;
-        if !matches!(command, Command::Publish { .. }) {
+        let command_kind = if matches!(command, Command::Volunteer { .. }) {
+            CommandKind::Volunteer
+        } else {
+            CommandKind::Other
+        };
+        if !matches!(command, Command::Publish { .. } | Command::Settle { .. }) {
             self.record(TraceKind::Fault {
                 label: command.label(),
                 command: Box::new(command.clone()),
@@ -209,9 +246,10 @@ impl World {
                 let id = self.consumer_id(&consumer)?;
                 self.consumers[id.index()].slow_factor = factor;
             }
-            Command::AddInstance { consumer } => {
+            Command::AddInstance { consumer } | Command::Volunteer { consumer } => {
+                let manual = matches!(command_kind, CommandKind::Volunteer);
                 let id = self.consumer_id(&consumer)?;
-                if !self.add_instance(id) {
+                if !self.add_instance(id, manual) {
                     return Err(CommandError::LimitReached(format!(
                         "{consumer:?} already runs the most instances allowed ({})",
                         super::consumer::MAX_INSTANCES
@@ -221,6 +259,15 @@ impl World {
             Command::RemoveInstance { consumer } => {
                 let id = self.consumer_id(&consumer)?;
                 self.remove_instance(id);
+            }
+            Command::Settle {
+                consumer,
+                instance,
+                outcome,
+                ..
+            } => {
+                let id = self.consumer_id(&consumer)?;
+                self.settle(id, instance, outcome == SettleOutcome::Ack);
             }
             Command::SetLink {
                 service,
@@ -375,7 +422,7 @@ impl World {
         loop {
             let running = self.consumers[consumer.index()].design.instances;
             if running < wanted {
-                if !self.add_instance(consumer) {
+                if !self.add_instance(consumer, false) {
                     break;
                 }
             } else if running > wanted {

@@ -65,6 +65,8 @@ pub(crate) struct Instance {
     pub(crate) current: Option<Work>,
     /// When the last stream record fetched arrives (fetches are ordered).
     pub(crate) last_arrival: Millis,
+    /// Run by a person: processing waits for them to settle each message.
+    pub(crate) manual: bool,
 }
 
 impl Instance {
@@ -76,6 +78,7 @@ impl Instance {
             buffer: VecDeque::new(),
             current: None,
             last_arrival: 0,
+            manual: false,
         }
     }
 
@@ -231,6 +234,10 @@ impl World {
             return;
         };
         state.current = Some(work);
+        if state.manual {
+            // A person holds it now; `settle` finishes it.
+            return;
+        }
         let incarnation = state.incarnation;
         self.schedule(
             duration,
@@ -275,7 +282,29 @@ impl World {
         let Some(work) = state.current.clone() else {
             return;
         };
-        match self.attempt(consumer, instance, &work) {
+        let outcome = self.attempt(consumer, instance, &work);
+        self.conclude(consumer, instance, work, outcome);
+    }
+
+    /// A person settles the message their instance holds.
+    pub(crate) fn settle(&mut self, consumer: ConsumerId, instance: u32, ack: bool) {
+        let Some(work) = self.consumers[consumer.index()].instances[instance as usize]
+            .current
+            .clone()
+        else {
+            return;
+        };
+        let outcome = if ack {
+            self.succeed(consumer, instance, &work.message)
+        } else {
+            Attempt::Failed(FailureReason::Transient)
+        };
+        self.conclude(consumer, instance, work, outcome);
+    }
+
+    /// Acts on how an attempt ended: ack, retry or nothing (after a crash).
+    fn conclude(&mut self, consumer: ConsumerId, instance: u32, work: Work, outcome: Attempt) {
+        match outcome {
             Attempt::Crashed => {}
             Attempt::Failed(reason) => {
                 self.consumers[consumer.index()].stats.failed += 1;
@@ -363,6 +392,21 @@ impl World {
             self.crash_instance(consumer, instance);
             return Attempt::Crashed;
         }
+        self.follow_up(consumer, message, outcome)
+    }
+
+    /// The work succeeded: the business effect, then what it emits.
+    fn succeed(&mut self, consumer: ConsumerId, instance: u32, message: &MessageRef) -> Attempt {
+        let outcome = self.apply_business(consumer, instance, message);
+        self.follow_up(consumer, message, outcome)
+    }
+
+    fn follow_up(
+        &mut self,
+        consumer: ConsumerId,
+        message: &MessageRef,
+        outcome: BusinessOutcome,
+    ) -> Attempt {
         if outcome == BusinessOutcome::Applied {
             self.emit_follow_ups(consumer, message, EmitOn::Success);
             self.answer_request(consumer, message);
@@ -659,7 +703,7 @@ impl World {
     }
 
     /// Adds an instance, reviving a removed one first so indexes stay small.
-    pub(crate) fn add_instance(&mut self, consumer: ConsumerId) -> bool {
+    pub(crate) fn add_instance(&mut self, consumer: ConsumerId, manual: bool) -> bool {
         let target = &mut self.consumers[consumer.index()];
         let revived = target
             .instances
@@ -670,10 +714,13 @@ impl World {
                 let state = &mut target.instances[index];
                 state.status = InstanceStatus::Up;
                 state.unacked = 0;
+                state.manual = manual;
                 index
             }
             None if target.instances.len() < MAX_INSTANCES => {
-                target.instances.push(Instance::new());
+                let mut state = Instance::new();
+                state.manual = manual;
+                target.instances.push(state);
                 target.instances.len() - 1
             }
             None => return false,

@@ -44,7 +44,7 @@ mod validate;
 mod world;
 
 pub use business::MAX_HELD_PER_KEY;
-pub use command::Command;
+pub use command::{Command, SettleOutcome};
 pub use commands::CONSOLE;
 pub use consumer::{InstanceStatus, MAX_INSTANCE_BUFFER, MAX_INSTANCES};
 pub use design::{AckMode, Design, Idempotency, OrderingStrategy, RetryPolicy};

@@ -127,6 +127,10 @@ pub struct ProducerMetrics {
 #[derive(Debug, Clone, Serialize)]
 pub struct InstanceMetrics {
     pub status: InstanceStatus,
+    /// Run by a person, who settles each message by hand.
+    pub manual: bool,
+    /// The message it is working on (or, for a person, holding).
+    pub holding: Option<super::ids::MessageId>,
     pub busy: bool,
     pub buffered: usize,
     pub unacked: u32,
@@ -350,6 +354,8 @@ impl World {
                             .iter()
                             .map(|instance| InstanceMetrics {
                                 status: instance.status,
+                                manual: instance.manual,
+                                holding: instance.current.as_ref().map(|w| w.message.id),
                                 busy: instance.current.is_some(),
                                 buffered: instance.buffer.len(),
                                 unacked: instance.unacked,

@@ -355,6 +355,8 @@ fn fault_references(
         | Command::Resume { consumer }
         | Command::Slow { consumer, .. }
         | Command::AddInstance { consumer }
+        | Command::Volunteer { consumer }
+        | Command::Settle { consumer, .. }
         | Command::RemoveInstance { consumer }
         | Command::DependencyOutage { consumer, .. }
         | Command::SetDesign { consumer, .. }

@@ -348,3 +348,74 @@ fn scheduled_faults_happen_on_their_own_and_leave_a_marker() {
     assert_eq!(marker[0].at, 300);
     assert_eq!(count(&events, "instance_crashed"), 1);
 }
+
+#[test]
+fn a_volunteer_instance_holds_each_message_until_a_person_settles_it() {
+    // People are slow: the ack deadline gives them a minute.
+    let text = BILLING
+        .replace("instances = 2", "instances = 0")
+        .replace("count = 20", "count = 2")
+        .replace("ack_deadline_ms = 1000", "ack_deadline_ms = 60000");
+    let mut world = world(&text, 1);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"volunteer","consumer":"billing"}"#,
+    );
+    run(&mut world, 5_000);
+    let metrics = world.metrics();
+    let volunteer = &metrics.consumers[0].instances[0];
+    assert!(volunteer.manual);
+    let held = volunteer
+        .holding
+        .expect("the first message waits for the person");
+    assert_eq!(
+        report_for(&world, "billing").business.applied,
+        0,
+        "nothing happens on its own"
+    );
+    let wrong = r#"{"kind":"settle","consumer":"billing","instance":0,"message":"0000000000000001","outcome":"ack"}"#;
+    assert!(
+        world
+            .apply(5_000, serde_json::from_str(wrong).expect("json"))
+            .is_err(),
+        "only the held message"
+    );
+    let fail = format!(
+        r#"{{"kind":"settle","consumer":"billing","instance":0,"message":"{held}","outcome":"fail"}}"#
+    );
+    apply(&mut world, 5_000, &fail);
+    let events = run(&mut world, 5_100);
+    assert_eq!(count(&events, "processing_failed"), 1);
+    assert_eq!(
+        count(&events, "nacked"),
+        1,
+        "a failure goes back to the broker"
+    );
+    let held = world.metrics().consumers[0].instances[0]
+        .holding
+        .expect("redelivered to the only instance");
+    let ack = format!(
+        r#"{{"kind":"settle","consumer":"billing","instance":0,"message":"{held}","outcome":"ack"}}"#
+    );
+    apply(&mut world, 5_100, &ack);
+    let events = run(&mut world, 5_200);
+    assert_eq!(count(&events, "effect_applied"), 1);
+    assert_eq!(count(&events, "acked"), 1);
+    apply(
+        &mut world,
+        5_200,
+        r#"{"kind":"crash","consumer":"billing","instance":0}"#,
+    );
+    apply(
+        &mut world,
+        5_200,
+        r#"{"kind":"add_instance","consumer":"billing"}"#,
+    );
+    run(&mut world, 70_000);
+    let report = report_for(&world, "billing");
+    assert!(
+        report.missing.is_empty(),
+        "what the volunteer held when they left is redelivered"
+    );
+}
