@@ -33,6 +33,8 @@ pub enum Command {
     Run(crate::headless::RunArgs),
     /// Measure the engine: simulated deliveries per second per benchmark scenario.
     Bench(crate::headless::BenchArgs),
+    /// Watch one busy sandbox with many WebSocket clients; report frame rate, latency, CPU and memory.
+    Loadtest(crate::loadtest::LoadtestArgs),
     /// Validate exercise files and run each one headless: the default must fail a goal, the
     /// solution must meet every goal under many seeds. Exits non-zero on any problem.
     Check(crate::exercise::CheckArgs),
@@ -47,6 +49,7 @@ pub fn run_cli(cli: Cli) -> ExitCode {
         Some(Command::Healthcheck(args)) => crate::healthcheck::run(args),
         Some(Command::Run(args)) => crate::headless::run(args),
         Some(Command::Bench(args)) => crate::headless::bench(args),
+        Some(Command::Loadtest(args)) => crate::loadtest::run(args),
         Some(Command::Check(args)) => crate::exercise::check(args),
         Some(Command::Schema) => crate::exercise::schema::run(),
         None => crate::serve::run(cli.serve),

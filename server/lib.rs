@@ -13,12 +13,14 @@
 //! - [`headless`]: `run` and `bench`: the engine without a browser.
 //! - [`sandbox`]: live runs of an exercise: one task per sandbox owns the world and its clock, and
 //!   broadcasts frames to its WebSocket clients (`web::ws`, protocol in `docs/PROTOCOL.md`).
+//! - [`loadtest`]: the `loadtest` subcommand: many WebSocket clients on one busy sandbox, measured.
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod exercise;
 pub mod headless;
 pub mod healthcheck;
+pub mod loadtest;
 pub mod sandbox;
 pub mod serve;
 pub mod telemetry;
