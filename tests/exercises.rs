@@ -549,3 +549,268 @@ mod checker {
         );
     }
 }
+
+/// Each goal kind, broken by the default design (with the message that broke it, where one
+/// message can) and met by the solution.
+mod goal_kinds {
+    use super::*;
+
+    fn mini(scenario: &str, knob: &str, check: &str, solution: &str) -> String {
+        format!(
+            "id = \"mini\"\ntitle = \"Mini\"\npart = \"failures\"\norder = 1\nminutes = 1\n\
+             summary = \"s\"\ninstructions = \"i\"\nrun_for_ms = 30000\n\n[scenario]\n{scenario}\n\n\
+             [[knobs]]\n{knob}\n\n[[goals]]\nid = \"goal\"\ndescription = \"d\"\ncheck = {check}\n\n\
+             [solution]\nknobs = {solution}\n"
+        )
+    }
+
+    const QUEUE: &str = "[[scenario.channels]]\nname = \"q\"\nkind = \"queue\"\n\
+        [[scenario.producers]]\nname = \"p\"\nchannel = \"q\"\nevent_type = \"E\"\nrate_per_sec = 20\ncount = 200\npayload = { amount = 2 }\n";
+
+    /// Runs default and solution; returns the default's goal for further checks.
+    fn broken_then_met(text: &str, needs_message: bool) -> eda_playground::exercise::GoalStatus {
+        let exercise = parse_text(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let default = run_exercise(&exercise, &Choices::new(), &[], 1).expect("runs");
+        let goal = default.goals[0].clone();
+        assert_eq!(goal.state, GoalState::Broken, "{goal:?}");
+        assert!(goal.reason.is_some(), "{goal:?}");
+        if needs_message {
+            let message = goal.message.expect("the breaking message is named");
+            assert!(goal.at.is_some());
+            let _ = message;
+        }
+        let solved = run_exercise(&exercise, &exercise.solution.knobs, &[], 1).expect("runs");
+        assert_eq!(solved.goals[0].state, GoalState::Met, "{:?}", solved.goals);
+        goal
+    }
+
+    fn consumer(extra: &str) -> String {
+        format!(
+            "[[scenario.consumers]]\nname = \"c\"\nchannel = \"q\"\nprocessing_ms = 10\n{extra}\n"
+        )
+    }
+
+    const ACK_KNOB: &str = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"ack_mode\"\noptions = [{ value = \"on_receipt\" }, { value = \"after_processing\" }]";
+
+    #[test]
+    fn exactly_once_and_no_duplicates() {
+        let goal = broken_then_met(GOOD, true);
+        assert!(goal.reason.unwrap_or_default().contains("applied 2 times"));
+        let text = GOOD.replace("kind = \"exactly_once\"", "kind = \"no_duplicates\"");
+        broken_then_met(&text, true);
+    }
+
+    #[test]
+    fn no_loss_and_balance() {
+        let scenario = format!(
+            "{QUEUE}{}",
+            consumer(
+                "effect = { kind = \"balance\" }\nfailures = { crash_before_ack_probability = 0.05, restart_after_ms = 500 }\ndesign = { ack_mode = \"on_receipt\" }"
+            )
+        );
+        let goal = broken_then_met(
+            &mini(
+                &scenario,
+                ACK_KNOB,
+                "{ kind = \"no_loss\", consumer = \"c\" }",
+                "{ k = \"after_processing\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("never reached c"));
+        let goal = broken_then_met(
+            &mini(
+                &scenario,
+                ACK_KNOB,
+                "{ kind = \"balance\", consumer = \"c\", equals = 400 }",
+                "{ k = \"after_processing\" }",
+            ),
+            false,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("not 400"));
+    }
+
+    #[test]
+    fn dead_letters() {
+        let scenario = format!(
+            "{QUEUE}{}[[scenario.faults]]\nat_ms = 1000\nfault = {{ kind = \"inject_poison\", channel = \"q\" }}\n",
+            consumer("effect = { kind = \"once\" }")
+        );
+        let knob = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"retry\"\noptions = [{ id = \"five\", value = { strategy = \"immediate\", max_attempts = 5 } }, { id = \"three\", value = { strategy = \"immediate\", max_attempts = 3 } }]";
+        let goal = broken_then_met(
+            &mini(
+                &scenario,
+                knob,
+                "{ kind = \"dead_letters\", consumer = \"c\", event_types = [\"PoisonPill\"], attempts = 3 }",
+                "{ k = \"three\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("after 5 attempts"));
+    }
+
+    #[test]
+    fn in_order() {
+        let scenario = "[[scenario.channels]]\nname = \"q\"\nkind = \"queue\"\n\
+            [[scenario.producers]]\nname = \"p\"\nchannel = \"q\"\nevent_type = \"E\"\nrate_per_sec = 100\ncount = 1000\nkeys = [\"a\", \"b\"]\n\
+            [[scenario.consumers]]\nname = \"c\"\nchannel = \"q\"\nprocessing_ms = 5\neffect = { kind = \"latest\" }\ndesign = { instances = 4, prefetch = 10 }\n\
+            [scenario.links.c]\njitter_ms = 100\n";
+        let knob = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"ordering\"\noptions = [{ id = \"none\", value = { strategy = \"none\" } }, { id = \"drop\", value = { strategy = \"drop_stale\" } }]";
+        let goal = broken_then_met(
+            &mini(
+                scenario,
+                knob,
+                "{ kind = \"in_order\", consumer = \"c\" }",
+                "{ k = \"drop\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("version"));
+    }
+
+    #[test]
+    fn max_lag_processed_within_and_max_failures() {
+        let scenario = format!(
+            "{QUEUE}{}",
+            consumer(
+                "effect = { kind = \"once\" }\nfailures = { transient_error_probability = 0.05 }"
+            )
+        );
+        let scenario = scenario.replace("processing_ms = 10\n", "processing_ms = 100\n");
+        let knob = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"instances\"\noptions = [{ value = 1 }, { value = 8 }]";
+        broken_then_met(
+            &mini(
+                &scenario,
+                knob,
+                "{ kind = \"max_lag\", consumer = \"c\", max = 0 }",
+                "{ k = \"8\" }",
+            )
+            .replace("run_for_ms = 30000", "run_for_ms = 12000"),
+            false,
+        );
+        broken_then_met(
+            &mini(
+                &scenario,
+                knob,
+                "{ kind = \"processed_within\", consumer = \"c\", ms = 2000 }",
+                "{ k = \"8\" }",
+            ),
+            true,
+        );
+        let knob = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"retry\"\noptions = [{ id = \"five\", value = { strategy = \"immediate\", max_attempts = 5 } }, { id = \"none\", value = { strategy = \"none\" } }]";
+        let transient = format!(
+            "{QUEUE}{}",
+            consumer(
+                "effect = { kind = \"once\" }\nfailures = { transient_error_probability = 0.5 }"
+            )
+        );
+        let goal = broken_then_met(
+            &mini(
+                &transient,
+                knob,
+                "{ kind = \"max_failures\", consumer = \"c\", max = 140, reason = \"transient\" }",
+                "{ k = \"none\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("more than 140"));
+    }
+
+    #[test]
+    fn compensated() {
+        let scenario = "[[scenario.channels]]\nname = \"q\"\nkind = \"queue\"\n[[scenario.channels]]\nname = \"failed\"\nkind = \"queue\"\n\
+            [[scenario.producers]]\nname = \"p\"\nchannel = \"q\"\nevent_type = \"E\"\nrate_per_sec = 20\ncount = 200\n\
+            [[scenario.consumers]]\nname = \"c\"\nchannel = \"q\"\neffect = { kind = \"once\" }\nfailures = { decline_probability = 0.2 }\n\
+            [[scenario.consumers]]\nname = \"undo\"\nchannel = \"failed\"\neffect = { kind = \"once\" }\n";
+        let knob = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"emits\"\noptions = [{ id = \"none\", value = [] }, { id = \"cancel\", value = [{ on = \"declined\", event_type = \"Cancelled\", channel = \"failed\" }] }]";
+        let goal = broken_then_met(
+            &mini(
+                scenario,
+                knob,
+                "{ kind = \"compensated\", consumer = \"c\", event_type = \"Cancelled\", applied_by = \"undo\" }",
+                "{ k = \"cancel\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("no Cancelled"));
+    }
+
+    #[test]
+    fn correlated() {
+        let scenario = "[[scenario.channels]]\nname = \"q\"\nkind = \"queue\"\n[[scenario.channels]]\nname = \"next\"\nkind = \"queue\"\n\
+            [[scenario.producers]]\nname = \"p\"\nchannel = \"q\"\nevent_type = \"E\"\nrate_per_sec = 20\ncount = 100\n\
+            [[scenario.consumers]]\nname = \"c\"\nchannel = \"q\"\neffect = { kind = \"once\" }\nemits = [{ event_type = \"F\", channel = \"next\" }]\ndesign = { propagate_correlation = false }\n\
+            [[scenario.consumers]]\nname = \"d\"\nchannel = \"next\"\neffect = { kind = \"once\" }\n";
+        let knob = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"propagate_correlation\"\noptions = [{ value = false }, { value = true }]";
+        let goal = broken_then_met(
+            &mini(
+                scenario,
+                knob,
+                "{ kind = \"correlated\", through = [\"c\", \"d\"] }",
+                "{ k = \"true\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("correlation id"));
+    }
+
+    #[test]
+    fn no_timeouts() {
+        let scenario = "[[scenario.channels]]\nname = \"q\"\nkind = \"queue\"\n[[scenario.channels]]\nname = \"replies\"\nkind = \"queue\"\n\
+            [[scenario.producers]]\nname = \"p\"\nchannel = \"q\"\nevent_type = \"E\"\nrate_per_sec = 20\ncount = 200\nrequest = { reply_channel = \"replies\", timeout_ms = 100 }\n\
+            [[scenario.consumers]]\nname = \"c\"\nchannel = \"q\"\nprocessing_ms = 80\nreplies = true\neffect = { kind = \"once\" }\n";
+        let knob = "id = \"k\"\nlabel = \"l\"\nconsumer = \"c\"\nfield = \"instances\"\noptions = [{ value = 1 }, { value = 4 }]";
+        let goal = broken_then_met(
+            &mini(
+                scenario,
+                knob,
+                "{ kind = \"no_timeouts\", producer = \"p\" }",
+                "{ k = \"4\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("timed out"));
+    }
+
+    #[test]
+    fn contract() {
+        let scenario = format!(
+            "{}{}",
+            QUEUE.replace(
+                "event_type = \"E\"",
+                "event_type = \"E\"\nschema_version = 2"
+            ),
+            consumer("effect = { kind = \"once\" }")
+        );
+        let knob = "id = \"k\"\nlabel = \"l\"\nproducer = \"p\"\nfield = \"schema_version\"\noptions = [{ value = 2 }, { value = 1 }]";
+        let goal = broken_then_met(
+            &mini(
+                &scenario,
+                knob,
+                "{ kind = \"contract\", producer = \"p\", event_types = [\"E\"], schema_versions = [1] }",
+                "{ k = \"1\" }",
+            ),
+            true,
+        );
+        assert!(goal.reason.unwrap_or_default().contains("version 2"));
+    }
+
+    #[test]
+    fn live_goals_break_before_the_end_and_end_goals_stay_pending() {
+        let exercise = parse_text(GOOD).expect("loads");
+        let mut world = World::new(&exercise.scenario, 1).expect("world");
+        let mut tracker = eda_playground::exercise::GoalTracker::new(&exercise);
+        world.advance_to(100);
+        tracker.observe(&world.drain_trace());
+        assert_eq!(tracker.status(&world, false)[0].state, GoalState::Pending);
+        world.advance_to(20_000);
+        tracker.observe(&world.drain_trace());
+        let status = &tracker.status(&world, false)[0];
+        assert_eq!(
+            status.state,
+            GoalState::Broken,
+            "a double charge breaks it at once"
+        );
+        assert!(status.at.is_some_and(|at| at < 20_000));
+    }
+}

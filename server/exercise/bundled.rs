@@ -12,13 +12,22 @@ macro_rules! bundled {
 
 bundled![
     "competing-consumers.toml",
+    "contract-testing.toml",
+    "correlation-journey.toml",
+    "cqrs-replay.toml",
     "crashing-consumer.toml",
     "dead-letter-redrive.toml",
+    "delivery-guarantees.toml",
     "events-vs-commands.toml",
     "idempotency.toml",
+    "out-of-order.toml",
+    "outbox.toml",
     "poison-message.toml",
     "pubsub-fanout.toml",
     "request-reply.toml",
+    "retry-storm.toml",
+    "saga-compensation.toml",
+    "schema-evolution.toml",
     "streaming-replay.toml",
     "sync-vs-async.toml",
 ];

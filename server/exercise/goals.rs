@@ -18,14 +18,19 @@ use crate::engine::{
 
 use super::Exercise;
 
-/// Messages whose type, key and correlation id the tracker remembers. Beyond it, newer
-/// messages are not remembered: goals that need them say so in their reason instead of
+/// Messages whose type, key and correlation id the tracker remembers (and, with the same
+/// bound, effects applied and reactions published). Beyond it, newer messages are not
+/// remembered: goals that need them say so in their reason instead of
 /// guessing, and memory stays bounded in a long run.
 pub const MAX_TRACKED_MESSAGES: usize = 500_000;
 
 /// Dead-lettering events kept for the dead-letter goals. Beyond it the oldest are
 /// forgotten; a run that dead-letters this much has long broken its goal.
 pub const MAX_TRACKED_DEAD_LETTERS: usize = 10_000;
+
+/// Reactions followed from a declined message to its compensation. A longer chain is not
+/// followed: a saga step that far from its cause would be a design worth questioning anyway.
+pub const MAX_CAUSAL_STEPS: usize = 6;
 
 /// A typed check. `consumer` and `producer` name services of the scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -57,8 +62,9 @@ pub enum Goal {
     MaxLag { consumer: String, max: u64 },
     /// At the end, `consumer`'s balance equals `equals`.
     Balance { consumer: String, equals: i64 },
-    /// Every order `consumer` declines is followed by a compensating `event_type` it
-    /// publishes, applied by `applied_by` when given.
+    /// Every order `consumer` declines is followed by a compensating `event_type`, published
+    /// in reaction to the refusal (directly or a few steps later), and applied by
+    /// `applied_by` when given.
     Compensated {
         consumer: String,
         event_type: String,
@@ -224,7 +230,7 @@ pub struct GoalTracker {
     /// Messages that arrived after a newer one of their key, by consumer.
     late: HashSet<(ConsumerId, MessageId)>,
     declined: BTreeMap<ConsumerId, Vec<(Millis, MessageId)>>,
-    /// Compensations published, by the message that caused them.
+    /// Messages published in reaction to another, by the message that caused them.
     compensations: HashMap<MessageId, Vec<MessageId>>,
     applied: HashSet<(ConsumerId, MessageId)>,
     /// Correlation ids each consumer applied an effect for.
@@ -242,20 +248,15 @@ impl GoalTracker {
 
     /// A tracker for these goals over a run of `scenario`.
     pub fn for_goals(goals: &[super::GoalSpec], scenario: &Scenario) -> Self {
-        let consumer = |name: &str| {
-            scenario
-                .consumers
-                .iter()
-                .position(|c| c.name == name)
-                .map(|i| ConsumerId(i as u16))
+        let position = |mut names: std::slice::Iter<'_, String>, name: &str| {
+            names.position(|n| n == name).map(|i| i as u16)
         };
-        let producer = |name: &str| {
-            scenario
-                .producers
-                .iter()
-                .position(|p| p.name == name)
-                .map(|i| ProducerId(i as u16))
-        };
+        let consumer_names: Vec<String> =
+            scenario.consumers.iter().map(|c| c.name.clone()).collect();
+        let producer_names: Vec<String> =
+            scenario.producers.iter().map(|p| p.name.clone()).collect();
+        let consumer = |name: &str| position(consumer_names.iter(), name).map(ConsumerId);
+        let producer = |name: &str| position(producer_names.iter(), name).map(ProducerId);
         let goals: Vec<_> = goals
             .iter()
             .map(|spec| {
@@ -357,7 +358,9 @@ impl GoalTracker {
                         self.untracked += 1;
                     }
                 }
-                if let Some(cause) = causation_id {
+                if let Some(cause) = causation_id
+                    && self.compensations.len() < MAX_TRACKED_MESSAGES
+                {
                     self.compensations.entry(*cause).or_default().push(*message);
                 }
                 self.on_published(at, *message, *from, *correlation_id, *causation_id);
@@ -510,7 +513,9 @@ impl GoalTracker {
     }
 
     fn on_applied(&mut self, at: Millis, message: MessageId, consumer: ConsumerId) {
-        self.applied.insert((consumer, message));
+        if self.applied.len() < MAX_TRACKED_MESSAGES {
+            self.applied.insert((consumer, message));
+        }
         let seen = self.messages.get(&message).cloned();
         if let Some(seen) = &seen {
             self.reached
@@ -783,17 +788,15 @@ impl GoalTracker {
                     return Verdict::Met;
                 };
                 for (_, declined) in self.declined.get(&c).into_iter().flatten() {
-                    let compensation = self
-                        .compensations
-                        .get(declined)
+                    let compensation: Vec<&MessageId> = self
+                        .caused_by(*declined)
                         .into_iter()
-                        .flatten()
                         .filter(|m| {
                             self.messages
                                 .get(*m)
                                 .is_some_and(|s| *s.event_type == **event_type)
                         })
-                        .collect::<Vec<_>>();
+                        .collect();
                     if compensation.is_empty() {
                         return broken(
                             Some(*declined),
@@ -855,6 +858,27 @@ impl GoalTracker {
                 }
             }
         }
+    }
+
+    /// Every message caused, directly or through a chain of reactions, by `root`: a saga's
+    /// compensation may be a few steps away from the failure that called for it.
+    fn caused_by(&self, root: MessageId) -> Vec<&MessageId> {
+        let mut found: Vec<&MessageId> = Vec::new();
+        let mut frontier = vec![root];
+        for _ in 0..MAX_CAUSAL_STEPS {
+            let mut next = Vec::new();
+            for cause in frontier {
+                for effect in self.compensations.get(&cause).into_iter().flatten() {
+                    found.push(effect);
+                    next.push(*effect);
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        found
     }
 
     /// Orders of the scenario's producers still in `consumer`'s dead-letter queue.

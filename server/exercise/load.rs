@@ -209,12 +209,8 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
             at_ms: action.at_ms,
             fault: action.action.clone(),
         }];
-        World::new(&probe, raw.seed).map_err(|e| {
-            fail(
-                &format!("solution.actions[{i}].action"),
-                e.reason.clone(),
-            )
-        })?;
+        World::new(&probe, raw.seed)
+            .map_err(|e| fail(&format!("solution.actions[{i}].action"), e.reason.clone()))?;
     }
     let render_all = |items: &[String]| items.iter().map(|s| markdown::render(s)).collect();
     Ok(Exercise {
@@ -516,24 +512,26 @@ fn field_at(text: &str, offset: usize, message: &str) -> String {
             table.to_owned()
         }
     };
-    // Inside an inline table: the last `name =` before the offset on that line.
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
     let column = offset.saturating_sub(line.start).min(line.text.len());
     let head = &line.text[..floor_boundary(line.text, column)];
-    if let Some(brace) = head.find('{') {
-        let inner = &head[brace + 1..];
-        if let Some(name) = inner
-            .rsplit([',', '{'])
-            .find_map(|part| part.split_once('=').map(|(k, _)| k.trim()))
-        {
-            path = format!("{path}.{name}");
+    let inline = head.find('{').map(|brace| &head[brace + 1..]);
+    match (unknown, inline) {
+        // serde names an unknown field in its message: that is the field at fault.
+        (Some(name), _) if line.key == Some(name) => {}
+        (Some(name), _) => path = join(&path, name),
+        // Inside an inline table: the last `name =` before the offset on that line.
+        (None, Some(inner)) => {
+            if let Some(name) = inner
+                .rsplit([',', '{'])
+                .find_map(|part| part.split_once('=').map(|(k, _)| k.trim()))
+            {
+                path = format!("{path}.{name}");
+            }
         }
-    }
-    // serde names an unknown field in its message; that is the field at fault.
-    if let Some(rest) = message.strip_prefix("unknown field `")
-        && let Some(name) = rest.split('`').next()
-        && !path.ends_with(name)
-    {
-        path = join(&path, name);
+        (None, None) => {}
     }
     path
 }
