@@ -67,8 +67,19 @@ pub async fn start(config: Config) -> Result<(), ServeError> {
         })?;
 
     let catalog = Catalog::load(config.exercises_dir.as_deref());
-    // WATCH: reload the exercises directory on change once the catalog offers `Catalog::watch`
-    // (`catalog.watch(dir)`), keeping its handle alive for as long as the server runs.
+    // Edited exercise files are reloaded while the server runs; the handle stops the watcher when the
+    // server returns. Without it the server still works, with the exercises as they were at start.
+    let _watch = config
+        .exercises_dir
+        .as_deref()
+        .filter(|dir| dir.is_dir())
+        .and_then(|dir| match catalog.watch(dir) {
+            Ok(handle) => Some(handle),
+            Err(error) => {
+                tracing::warn!(path = %dir.display(), %error, "cannot watch the exercises directory; edits need a restart");
+                None
+            }
+        });
     let state = AppState::with_catalog(config, catalog);
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {

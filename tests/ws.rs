@@ -13,6 +13,7 @@ use axum::http::{Request, StatusCode};
 use eda_playground::config::{Config, Limits};
 use eda_playground::engine::{Command, TraceEvent, World};
 use eda_playground::exercise::{Catalog, Exercise};
+use eda_playground::sandbox::{SandboxManager, SandboxSettings};
 use eda_playground::serve::serve;
 use eda_playground::web::{AppState, app};
 use futures_util::{SinkExt, StreamExt};
@@ -133,7 +134,8 @@ fn limited(change: impl FnOnce(&mut Limits)) -> Config {
     config
 }
 
-async fn spawn_app_with(config: Config) -> TestApp {
+/// The test exercise in a fresh directory, loaded into a catalog.
+fn test_catalog() -> (Catalog, PathBuf) {
     let dir = std::env::temp_dir().join(format!("eda-ws-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("ws-test.toml"), EXERCISE).unwrap();
@@ -143,6 +145,11 @@ async fn spawn_app_with(config: Config) -> TestApp {
         "the test exercise does not load: {:?}",
         catalog.entries()
     );
+    (catalog, dir)
+}
+
+async fn spawn_app_with(config: Config) -> TestApp {
+    let (catalog, dir) = test_catalog();
     let state = AppState::with_catalog(config, catalog);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -761,4 +768,53 @@ async fn upgrades_are_refused_for_a_foreign_origin_an_unknown_sandbox_and_past_t
         StatusCode::SERVICE_UNAVAILABLE,
         "a second client is over the cap of one"
     );
+}
+
+#[tokio::test]
+async fn clients_are_told_when_the_server_shuts_down() {
+    let test = spawn_app().await;
+    let mut client = test.connect(&test.sandbox()).await;
+    client.snapshot().await;
+    test.state.shutdown.trigger();
+    assert_eq!(
+        client.ended().await,
+        Ended::Closed(Some(u16::from(CloseCode::Away)))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sandbox_without_clients_ends_after_the_idle_timeout() {
+    let (catalog, dir) = test_catalog();
+    let settings = SandboxSettings {
+        idle_timeout: Duration::from_secs(60),
+        ..SandboxSettings::from_limits(&Config::default().limits)
+    };
+    let manager = SandboxManager::new(settings);
+    let id = manager
+        .create(catalog.get("ws-test").unwrap(), Some(3))
+        .unwrap();
+    let sandbox = manager.get(id).unwrap();
+
+    // Watched, it stays however long that lasts.
+    let watching = sandbox.subscribe();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert!(manager.get(id).is_some());
+    drop(watching);
+
+    // Unwatched, it ends after the timeout and frees its slot. Time is paused: these sleeps are instant.
+    tokio::time::sleep(Duration::from_secs(59)).await;
+    assert!(manager.get(id).is_some(), "not before the timeout");
+    for _ in 0..10 {
+        if manager.get(id).is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(manager.get(id).is_none(), "the idle sandbox was not reaped");
+    assert!(manager.is_empty());
+    assert!(
+        sandbox.snapshot().await.is_none(),
+        "an ended sandbox answers nothing"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
