@@ -7,8 +7,8 @@
 //! - [`telemetry`]: the `tracing` subscriber (text or JSON lines), silenceable in tests.
 //! - [`serve`]: bind, accept with TCP_NODELAY, serve until a graceful shutdown.
 //! - [`healthcheck`]: the `healthcheck` subcommand, a tiny HTTP/1.1 client for `/healthz`.
-//! - [`web`]: the axum router built in one place (`web::app`): pages, static files, health, security
-//!   headers, errors, shutdown.
+//! - [`web`]: the axum router built in one place (`web::app`): pages, static files, health, the JSON
+//!   API (`web::api`), the sandbox WebSocket (`web::ws`), security headers, errors, shutdown.
 //! - [`engine`]: the pure, deterministic broker simulation, driven by passed-in virtual time.
 //! - [`headless`]: `run` and `bench`: the engine without a browser.
 //! - [`sandbox`]: live runs of an exercise: one task per sandbox owns the world and its clock, and
