@@ -144,6 +144,10 @@ mod format {
         let error = parse_text(&text).expect_err("refused");
         assert_eq!(error.field, "scenario.consumers[0].channel", "{error}");
         assert!(error.message.contains("\"paymnts\""), "{error}");
+        assert!(
+            error.message.contains("expected one of: payments"),
+            "{error}"
+        );
         assert_eq!((error.line, error.column), (25, 1), "{error}");
     }
 

@@ -81,9 +81,35 @@ async fn home_page_renders_with_csp_and_no_inline_script_or_style() {
     assert_eq!(header(&reply, CONTENT_TYPE), "text/html; charset=utf-8");
     assert_security_headers(&reply);
     assert!(reply.body.contains("EDA Playground"));
-    assert!(reply.body.contains("Exercises coming"));
+    // The catalog, grouped by workshop part, links each bundled exercise.
+    for part in ["Part 1:", "Part 2:", "Part 3:"] {
+        assert!(reply.body.contains(part), "{part} missing");
+    }
+    assert!(reply.body.contains("href=\"/exercises/poison-message\""));
+    assert_no_inline_code(&reply.body);
+}
 
-    let scripts: Vec<&str> = reply.body.split("<script").skip(1).collect();
+#[tokio::test]
+async fn playground_page_opens_a_sandbox_and_names_its_socket() {
+    let reply = get("/exercises/poison-message").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_security_headers(&reply);
+    assert_eq!(header(&reply, CACHE_CONTROL), "no-store");
+    let ws = attribute_values(&reply.body, "data-ws");
+    assert_eq!(ws.len(), 1, "one sandbox socket");
+    assert!(ws[0].starts_with("/ws/sandboxes/"), "data-ws={}", ws[0]);
+    assert!(reply.body.contains("/static/js/playground.js?v="));
+    assert!(reply.body.contains("/static/css/playground.css?v="));
+    assert_no_inline_code(&reply.body);
+
+    let missing = get("/exercises/no-such-exercise").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("This page does not exist"));
+}
+
+/// No inline script, style or event handler: the CSP would block them.
+fn assert_no_inline_code(body: &str) {
+    let scripts: Vec<&str> = body.split("<script").skip(1).collect();
     assert!(!scripts.is_empty(), "the page loads its module");
     for script in scripts {
         let tag = &script[..script.find('>').unwrap()];
@@ -97,20 +123,18 @@ async fn home_page_renders_with_csp_and_no_inline_script_or_style() {
         );
     }
     assert!(
-        !reply.body.contains("<style"),
+        !body.contains("<style"),
         "inline <style> would be blocked by the CSP"
     );
     assert!(
-        !reply.body.contains(" style=\""),
+        !body.contains(" style=\""),
         "inline style attribute would be blocked by the CSP"
     );
     let handlers = [
         "onclick", "onload", "onerror", "onsubmit", "onchange", "oninput",
     ];
     assert!(
-        handlers
-            .iter()
-            .all(|h| !reply.body.contains(&format!(" {h}="))),
+        handlers.iter().all(|h| !body.contains(&format!(" {h}="))),
         "inline event handler"
     );
 }

@@ -140,8 +140,12 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
         ));
     }
     // The engine's own checks: values in range and every name a service or fault uses.
-    World::new(&raw.scenario, raw.seed)
-        .map_err(|e| fail(&format!("scenario.{}", e.field), e.reason.clone()))?;
+    World::new(&raw.scenario, raw.seed).map_err(|e| {
+        fail(
+            &format!("scenario.{}", e.field),
+            with_expected(&raw.scenario, &e.reason),
+        )
+    })?;
     let scenario = &raw.scenario;
     let knobs = check_knobs(&raw, text, file)?;
     if raw.goals.is_empty() {
@@ -235,6 +239,23 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
         },
         origin,
     })
+}
+
+/// The engine's reason for refusing a scenario, with the names it would have accepted when
+/// the fault is an unknown name.
+fn with_expected(scenario: &crate::engine::Scenario, reason: &str) -> String {
+    let kind = ["channel", "consumer", "service"]
+        .into_iter()
+        .find(|kind| reason.starts_with(&format!("there is no {kind} named")));
+    match kind {
+        Some("service") => format!(
+            "{reason}; expected one of: {}, {}",
+            names(scenario, "producer"),
+            names(scenario, "consumer")
+        ),
+        Some(kind) => format!("{reason}; expected one of: {}", names(scenario, kind)),
+        None => reason.to_owned(),
+    }
 }
 
 fn names(scenario: &crate::engine::Scenario, kind: &str) -> String {

@@ -23,6 +23,7 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
+        .route("/exercises/{id}", get(pages::playground))
         .route("/healthz", get(health::healthz))
         .route("/static/{*path}", get(static_files::serve_static))
         .route("/api/exercises", get(api::exercises))

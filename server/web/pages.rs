@@ -1,8 +1,13 @@
 //! HTML pages, rendered from the askama templates in `templates/` (compiled into the binary).
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::http::header::CACHE_CONTROL;
+use axum::response::IntoResponse;
 
-use crate::web::static_files;
+use crate::exercise::{CatalogEntry, Exercise, Part};
+use crate::sandbox::SandboxError;
+use crate::web::{AppError, AppState, static_files};
 
 /// What `templates/base.html` needs from every page: the versioned asset URLs and the build version.
 #[derive(Debug, Clone)]
@@ -30,7 +35,7 @@ impl Default for Layout {
     }
 }
 
-/// One part of the workshop series, shown on the home page until its exercises are listed there.
+/// One part of the workshop series, as the home page introduces it.
 #[derive(Debug, Clone, Copy)]
 pub struct Track {
     pub number: u8,
@@ -57,19 +62,138 @@ pub const TRACKS: [Track; 3] = [
     },
 ];
 
-/// `GET /`: the landing page.
+/// One part with its exercises, in order; broken files are listed with their error.
+#[derive(Debug, Clone)]
+pub struct PartGroup {
+    pub track: Track,
+    pub entries: Vec<HomeEntry>,
+}
+
+/// A catalog line and whether it can be opened (a broken file may still have a last good version).
+#[derive(Debug, Clone)]
+pub struct HomeEntry {
+    pub entry: CatalogEntry,
+    pub playable: bool,
+}
+
+/// `GET /`: the landing page, with the catalog grouped by workshop part.
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "home.html")]
 pub struct HomePage {
     pub layout: Layout,
-    pub tracks: &'static [Track],
+    pub parts: Vec<PartGroup>,
 }
 
-pub async fn home() -> HomePage {
+pub async fn home(State(state): State<AppState>) -> HomePage {
     HomePage {
         layout: Layout::new(),
-        tracks: &TRACKS,
+        parts: group_by_part(
+            state
+                .catalog
+                .entries()
+                .into_iter()
+                .map(|entry| HomeEntry {
+                    playable: state.catalog.get(&entry.id).is_some(),
+                    entry,
+                })
+                .collect(),
+        ),
     }
+}
+
+/// Sorts entries into the three parts, each by its `order` then title.
+pub fn group_by_part(mut entries: Vec<HomeEntry>) -> Vec<PartGroup> {
+    entries.sort_by(|a, b| {
+        let key = |e: &HomeEntry| (e.entry.part, e.entry.order, e.entry.title.clone());
+        key(a).cmp(&key(b))
+    });
+    TRACKS
+        .iter()
+        .map(|track| PartGroup {
+            track: *track,
+            entries: entries
+                .iter()
+                .filter(|e| e.entry.part.number() == track.number)
+                .cloned()
+                .collect(),
+        })
+        .collect()
+}
+
+/// What the playground template needs from an exercise and its new sandbox.
+#[derive(Debug, Clone)]
+pub struct PlaygroundView {
+    pub id: String,
+    pub title: String,
+    pub part_number: u8,
+    pub part_title: &'static str,
+    /// Already rendered to safe HTML by the exercise loader.
+    pub instructions_html: String,
+    pub hints: Vec<String>,
+    pub debrief: Vec<String>,
+    /// The exercise's knobs as JSON, for the design panel (HTML-escaped into a data attribute).
+    pub knobs_json: String,
+    pub run_for_ms: u64,
+    /// The WebSocket path of the sandbox this page opened.
+    pub ws: String,
+    pub css_href: String,
+    pub js_href: String,
+}
+
+impl PlaygroundView {
+    pub fn new(exercise: &Exercise, ws: String) -> Result<Self, AppError> {
+        let knobs_json = serde_json::to_string(&exercise.knobs)
+            .map_err(|e| AppError::Internal(format!("knobs of {}: {e}", exercise.id)))?;
+        Ok(Self {
+            id: exercise.id.clone(),
+            title: exercise.title.clone(),
+            part_number: exercise.part.number(),
+            part_title: part_title(exercise.part),
+            instructions_html: exercise.instructions_html.clone(),
+            hints: exercise.hints.clone(),
+            debrief: exercise.debrief.clone(),
+            knobs_json,
+            run_for_ms: exercise.run_for_ms,
+            ws,
+            css_href: static_files::href("css/playground.css"),
+            js_href: static_files::href("js/playground.js"),
+        })
+    }
+}
+
+fn part_title(part: Part) -> &'static str {
+    TRACKS
+        .iter()
+        .find(|t| t.number == part.number())
+        .map_or("", |t| t.title)
+}
+
+/// `GET /exercises/{id}`: the playground, on a fresh sandbox of the exercise.
+#[derive(Debug, Template, WebTemplate)]
+#[template(path = "playground.html")]
+pub struct PlaygroundPage {
+    pub layout: Layout,
+    pub page: PlaygroundView,
+}
+
+pub async fn playground(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    let exercise = state.catalog.get(&id).ok_or(AppError::NotFound)?;
+    let sandbox = state
+        .sandboxes
+        .create(exercise.clone(), None)
+        .map_err(|error| match error {
+            SandboxError::Full { .. } => AppError::Unavailable(format!("{error}.")),
+            other => AppError::Internal(other.to_string()),
+        })?;
+    let page = PlaygroundPage {
+        layout: Layout::new(),
+        page: PlaygroundView::new(&exercise, format!("/ws/sandboxes/{sandbox}"))?,
+    };
+    // Every load opens its own sandbox: a cached copy would point at someone else's, or a reaped one.
+    Ok(([(CACHE_CONTROL, "no-store")], page))
 }
 
 /// The page behind every 404; see [`crate::web::error::AppError::NotFound`].

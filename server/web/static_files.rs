@@ -47,6 +47,76 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/app.js"),
     ),
     asset(
+        "css/playground.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/playground.css"),
+    ),
+    asset(
+        "js/playground.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/playground.js"),
+    ),
+    asset(
+        "js/dom.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/dom.js"),
+    ),
+    asset(
+        "js/events.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/events.js"),
+    ),
+    asset(
+        "js/state.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/state.js"),
+    ),
+    asset(
+        "js/socket.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/socket.js"),
+    ),
+    asset(
+        "js/topology.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/topology.js"),
+    ),
+    asset(
+        "js/animate.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/animate.js"),
+    ),
+    asset(
+        "js/eventlog.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/eventlog.js"),
+    ),
+    asset(
+        "js/journey.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/journey.js"),
+    ),
+    asset(
+        "js/sequence.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/sequence.js"),
+    ),
+    asset(
+        "js/timeline.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/timeline.js"),
+    ),
+    asset(
+        "js/goals.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/goals.js"),
+    ),
+    asset(
+        "js/controls.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/controls.js"),
+    ),
+    asset(
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

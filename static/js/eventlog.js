@@ -19,8 +19,20 @@ export class EventLog {
     this.selected = null;
     this.pending = false;
     this.last = 0;
+    this.countText = "";
+    this.held = false;
     this.filter.addEventListener("input", () => this.render());
     this.problems.addEventListener("change", () => this.render());
+    // While the pointer or focus is on the list it holds still, so a row does not move away under a click.
+    const hold = (on) => {
+      this.held = on;
+      if (!on) this.schedule();
+      this.count.textContent = on ? `${this.countText} · held while you point at it` : this.countText;
+    };
+    this.list.addEventListener("pointerenter", () => hold(true));
+    this.list.addEventListener("pointerleave", () => hold(this.list.contains(document.activeElement)));
+    this.list.addEventListener("focusin", () => hold(true));
+    this.list.addEventListener("focusout", (e) => hold(this.list.contains(e.relatedTarget) || this.list.matches(":hover")));
   }
 
   /** Shows only what concerns `text` (a message id, a correlation id or a key). */
@@ -35,7 +47,7 @@ export class EventLog {
   }
 
   schedule() {
-    if (this.pending) return;
+    if (this.pending || this.held) return;
     const wait = Math.max(0, REDRAW_MS - (performance.now() - this.last));
     this.pending = true;
     setTimeout(() => {
@@ -70,7 +82,8 @@ export class EventLog {
       if (rows.length < MAX_ROWS) rows.push(this.row(ev, names));
     }
     this.list.replaceChildren(...rows);
-    this.count.textContent = matched > MAX_ROWS ? `latest ${MAX_ROWS} of ${matched}` : `${matched} events`;
+    this.countText = matched > MAX_ROWS ? `latest ${MAX_ROWS} of ${matched}` : `${matched} events`;
+    this.count.textContent = this.countText;
   }
 
   row(ev, names) {

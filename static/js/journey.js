@@ -2,6 +2,7 @@
 // messages it caused and the one that caused it.
 import { h, replace, fmtAt, fmtMs, shortId } from "./dom.js";
 import { classOf, describe, isProblem, Names } from "./events.js";
+import { KEEP_FIRST } from "./state.js";
 
 export class Journey {
   constructor(store, { onSelect, onCorrelation }) {
@@ -40,7 +41,10 @@ export class Journey {
         h("button", { type: "button", class: "linkish small", onclick: () => this.onSelect(c.id) }, `caused ${c.event_type} ${shortId(c.id)}`)));
     const steps = h("ol", { class: "journey__steps" });
     let prev = null;
-    for (const ev of msg.events) {
+    msg.events.forEach((ev, i) => {
+      if (msg.dropped && i === KEEP_FIRST) {
+        steps.append(h("li", {}, h("span"), h("span"), h("span", { class: "muted" }, `… ${msg.dropped} events in between not kept`)));
+      }
       const cls = classOf(ev);
       let text = describe(ev, names, msg);
       if (ev.type === "retry_scheduled" && ev.due_at > this.store.at) text += ` (due in ${fmtMs(ev.due_at - this.store.at)})`;
@@ -50,8 +54,7 @@ export class Journey {
         h("span", { class: `journey__dot journey__dot--${cls}` }),
         h("span", {}, text)));
       prev = ev.at;
-    }
-    if (msg.dropped) steps.append(h("li", {}, h("span"), h("span"), h("span", { class: "muted" }, `… ${msg.dropped} more events not kept`)));
+    });
     replace(this.el, head, steps);
   }
 }

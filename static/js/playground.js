@@ -87,6 +87,7 @@ function start(root) {
       log.render();
       journey.render();
       sequence.render();
+      if (!performance.getEntriesByName("eda:first-snapshot").length) performance.mark("eda:first-snapshot");
     } else {
       clocks.observe(events);
       topo.update(store.metrics);

@@ -5,8 +5,10 @@
 export const MAX_EVENTS = 6000;
 /** Messages whose journey is kept; the oldest message is forgotten first. */
 export const MAX_MESSAGES = 4000;
-/** Events kept per message: enough for every attempt of any retry policy an exercise offers. */
-export const MAX_EVENTS_PER_MESSAGE = 160;
+/** Events kept per message: every attempt of a hundred-attempt retry policy. Past it, the oldest events
+ * after the first `KEEP_FIRST` go, so a journey always shows how it started and how it ends. */
+export const MAX_EVENTS_PER_MESSAGE = 640;
+export const KEEP_FIRST = 60;
 /** Metric samples kept for the sparklines (one per frame, about ten a second). */
 export const MAX_SAMPLES = 240;
 
@@ -107,8 +109,11 @@ export class Store {
         if (!ids) this.byCorrelation.set(ev.correlation_id, (ids = []));
         ids.push(id);
       }
-      if (msg.events.length < MAX_EVENTS_PER_MESSAGE) msg.events.push(ev);
-      else msg.dropped += 1;
+      if (msg.events.length >= MAX_EVENTS_PER_MESSAGE) {
+        msg.events.splice(KEEP_FIRST, 1);
+        msg.dropped += 1;
+      }
+      msg.events.push(ev);
     }
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
   }

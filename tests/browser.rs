@@ -1,0 +1,588 @@
+//! The playground in a real headless Chromium, driven through ChromeDriver (WebDriver) with fantoccini.
+//!
+//! One browser serves every check of a test, because each Chromium start costs seconds. The server binds
+//! `127.0.0.1:0` first; every wait polls the DOM with a deadline and never sleeps a fixed time. Screenshots
+//! go to `target/screenshots/` as test artifacts. Where Chromium or ChromeDriver is missing the tests say
+//! so loudly on stderr and pass: `.ci/run` installs both, so CI always runs them.
+//!
+//! `page_weight_is_within_budget` needs no browser. `measure_first_render` is ignored: it prints timings
+//! (`cargo test --test browser -- --ignored --nocapture`) rather than asserting a machine-dependent number.
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eda_playground::config::Config;
+use eda_playground::exercise::Catalog;
+use eda_playground::serve::serve;
+use eda_playground::web::{AppState, static_files};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+/// Generous: it bounds a failure; a passing wait returns as soon as the page is ready.
+const WAIT: Duration = Duration::from_secs(25);
+/// How often a wait looks at the DOM again.
+const POLL: Duration = Duration::from_millis(50);
+/// HTML + JS + CSS of the playground, uncompressed.
+const PAGE_BUDGET_BYTES: usize = 200 * 1024;
+
+/// The flags every Chromium of these tests starts with: headless, and nothing that talks to the network
+/// on its own.
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,720",
+    "--hide-scrollbars",
+];
+
+/// An exercise for the duplicate check: billing acknowledges after processing (at-least-once), its
+/// acks take 40 ms over the network, and now and then it crashes after charging but before the ack.
+const DUPLICATE_EXERCISE: &str = r#"
+id = "crash-duplicate"
+title = "Charged twice after a crash"
+part = "failures"
+order = 90
+minutes = 10
+summary = "At-least-once delivery and a consumer that crashes after its side effect."
+instructions = "Crash **billing** and watch for orders charged twice."
+run_for_ms = 60000
+seed = 3
+
+[scenario]
+[[scenario.channels]]
+name = "payments"
+kind = "queue"
+ack_deadline_ms = 600
+
+[[scenario.producers]]
+name = "checkout"
+channel = "payments"
+event_type = "PaymentRequested"
+rate_per_sec = 10
+payload = { amount = 25 }
+
+[[scenario.consumers]]
+name = "billing"
+channel = "payments"
+processing_ms = 60
+effect = { kind = "once", label = "charged" }
+failures = { crash_after_effect_probability = 0.2, restart_after_ms = 300 }
+
+[scenario.links.billing]
+latency_ms = 40
+
+[[knobs]]
+id = "idempotency"
+label = "Billing: recognise a message it already handled"
+consumer = "billing"
+field = "idempotency"
+options = [
+  { label = "No", value = "none" },
+  { label = "By message id", value = "message_id" },
+]
+
+[[goals]]
+id = "no-duplicates"
+description = "No order is charged twice"
+check = { kind = "no_duplicates", consumer = "billing" }
+
+[solution]
+knobs = { idempotency = "message_id" }
+"#;
+
+struct Tools {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+/// Chromium and ChromeDriver from `EDA_CHROMIUM`/`EDA_CHROMEDRIVER` or the `PATH`; `None` (and a loud
+/// line on stderr) when either is missing.
+fn tools(test: &str) -> Option<Tools> {
+    let find = |var: &str, names: &[&str]| -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os(var) {
+            return Some(PathBuf::from(path));
+        }
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+            .find(|p| p.is_file())
+    };
+    let chromium = find(
+        "EDA_CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let chromedriver = find("EDA_CHROMEDRIVER", &["chromedriver"]);
+    match (chromium, chromedriver) {
+        (Some(chromium), Some(chromedriver)) => Some(Tools {
+            chromium,
+            chromedriver,
+        }),
+        _ => {
+            eprintln!(
+                "\n!!! SKIPPED browser test `{test}`: chromium and/or chromedriver not found.\n!!! Install them \
+                 (apt-get install chromium chromium-driver) or set EDA_CHROMIUM / EDA_CHROMEDRIVER.\n"
+            );
+            None
+        }
+    }
+}
+
+/// A ChromeDriver process, a fresh Chromium profile and a WebDriver session on them.
+struct Browser {
+    client: Client,
+    driver: Child,
+    profile: PathBuf,
+}
+
+impl Browser {
+    async fn start(tools: &Tools, name: &str) -> Browser {
+        let profile =
+            std::env::temp_dir().join(format!("eda-browser-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(&profile).expect("create the Chromium profile directory");
+        let (driver, port) = spawn_driver(&tools.chromedriver);
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({ "binary": tools.chromium, "args": args }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("open a WebDriver session");
+        // --window-size counts the window, not the page: grow it so the page itself is 1280×720, the
+        // projector size the layout is made for.
+        let chrome = client
+            .execute("return window.outerHeight - window.innerHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
+        let _ = client.set_window_size(1280, 720 + chrome as u32).await;
+        Browser {
+            client,
+            driver,
+            profile,
+        }
+    }
+
+    async fn stop(mut self) {
+        // `Client` is a handle; closing a clone ends the session for all of them.
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // A failing test panics before `stop`: do not leave a driver (and its Chromium) behind.
+        let _ = self.driver.kill();
+    }
+}
+
+/// Starts ChromeDriver on a port of its choosing and reads the port from its first line of output.
+fn spawn_driver(chromedriver: &Path) -> (Child, u16) {
+    let mut child = Command::new(chromedriver)
+        .args(["--port=0", "--allowed-ips=127.0.0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let stdout = child.stdout.take().expect("chromedriver stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // "ChromeDriver was started successfully on port 12345." comes after a banner line or two.
+    let port = lines
+        .by_ref()
+        .take(20)
+        .map_while(Result::ok)
+        .find_map(|line| {
+            // The banner says "on port 0" too: only the success line names the real port.
+            let rest = line.split("started successfully on port ").nth(1)?;
+            rest.trim_end_matches('.').trim().parse::<u16>().ok()
+        });
+    let Some(port) = port else {
+        let _ = child.kill();
+        panic!("chromedriver did not say which port it listens on");
+    };
+    // Keep draining its output so the driver never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, port)
+}
+
+/// The app on a real socket, with the bundled exercises plus the test's own.
+async fn spawn_app() -> (SocketAddr, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("eda-browser-exercises-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the exercises directory");
+    std::fs::write(dir.join("crash-duplicate.toml"), DUPLICATE_EXERCISE)
+        .expect("write the exercise");
+    let catalog = Catalog::load(Some(&dir));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let state = AppState::with_catalog(Config::default(), catalog);
+    tokio::spawn(serve(listener, state));
+    (addr, dir)
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    let path = screenshot_dir().join(format!("{name}.png"));
+    match client.screenshot().await {
+        Ok(png) => {
+            std::fs::write(&path, png).expect("write screenshot");
+            eprintln!("screenshot: {}", path.display());
+        }
+        Err(error) => eprintln!("no screenshot {name}: {error}"),
+    }
+    path
+}
+
+/// Polls `expression` (JavaScript) until it is truthy, and returns its value. On timeout, saves a
+/// screenshot and fails with `what`.
+async fn wait_until(client: &Client, what: &str, expression: &str) -> Value {
+    let script = format!("return ({expression});");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = client.execute(&script, vec![]).await.unwrap_or(Value::Null);
+        let truthy = match &value {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(_) => true,
+        };
+        if truthy {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let shot = screenshot(client, &format!("failed-{}", slug(what))).await;
+            panic!(
+                "timed out waiting for {what} (screenshot: {})",
+                shot.display()
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn slug(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// Clicks the element `css` names, finding it again if a live view replaced it in between.
+async fn click(client: &Client, css: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let element = client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        match element.click().await {
+            Ok(()) => return,
+            Err(error)
+                if Instant::now() < deadline && error.to_string().contains("stale element") => {}
+            Err(error) => panic!("cannot click {css}: {error}"),
+        }
+    }
+}
+
+/// Opens a playground and waits until its first snapshot is drawn.
+async fn open_playground(client: &Client, addr: SocketAddr, exercise: &str) {
+    client
+        .goto(&format!("http://{addr}/exercises/{exercise}"))
+        .await
+        .expect("open the playground");
+    wait_until(
+        client,
+        "the live sandbox",
+        "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('.node--consumer')",
+    )
+    .await;
+}
+
+/// Pauses the run and keeps only problems in the log, so the rows a test clicks stay put.
+async fn pause_and_show_problems(client: &Client) {
+    click(client, "#btn-play").await;
+    wait_until(
+        client,
+        "the paused run",
+        "document.querySelector('#btn-play').textContent === 'Play'",
+    )
+    .await;
+    click(client, "#log-problems").await;
+}
+
+async fn set_speed(client: &Client, speed: &str) {
+    client
+        .find(Locator::Css("#speed"))
+        .await
+        .expect("speed select")
+        .select_by_value(speed)
+        .await
+        .expect("choose a speed");
+}
+
+/// Everything a learner does in one browser: a poison message reaches the DLQ; a crash under
+/// at-least-once leaves a double charge, marked where it happens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_shows_dead_letters_and_duplicates() {
+    let Some(tools) = tools("playground_shows_dead_letters_and_duplicates") else {
+        return;
+    };
+    let (addr, exercises) = spawn_app().await;
+    let browser = Browser::start(&tools, "e2e").await;
+    let client = &browser.client;
+
+    // 1. A poison message, published from the Faults panel, ends in billing's dead-letter queue.
+    open_playground(client, addr, "poison-message").await;
+    screenshot(client, "playground-start").await;
+    set_speed(client, "4").await;
+    click(client, "[data-fault='inject_poison']").await;
+    wait_until(
+        client,
+        "a dead letter in the topology",
+        "[...document.querySelectorAll('#topology .dlq text')].some(t => /DLQ [1-9]/.test(t.textContent))",
+    )
+    .await;
+    // At 4× the dead-letter row would scroll away.
+    pause_and_show_problems(client).await;
+    let row = "#log li:has(.tag--dead) .log__msg";
+    wait_until(
+        client,
+        "a dead-letter row in the log",
+        &format!("document.querySelector(\"{row}\")"),
+    )
+    .await;
+    click(client, row).await;
+    let journey = wait_until(
+        client,
+        "the journey of the dead letter",
+        "(t => t.includes('dead-lettered in') && t)(document.querySelector('#journey').textContent)",
+    )
+    .await;
+    let journey = journey.as_str().unwrap_or_default();
+    assert!(
+        journey.contains("published"),
+        "journey starts with the publish: {journey}"
+    );
+    assert!(
+        journey.contains("cannot parse"),
+        "journey shows the failed attempts: {journey}"
+    );
+    screenshot(client, "poison-dead-lettered").await;
+
+    click(client, "#topology .dlq.dlq--full").await;
+    wait_until(
+        client,
+        "the dead-letter table",
+        "document.querySelector('#dlq-dialog[open] #dlq-body tbody tr')",
+    )
+    .await;
+    screenshot(client, "poison-dlq-dialog").await;
+    click(client, "#dlq-dialog [data-close]").await;
+
+    // 2. Billing acks after processing; crashes between the charge and the ack charge an order twice.
+    open_playground(client, addr, "crash-duplicate").await;
+    set_speed(client, "4").await;
+    click(client, "[data-fault='crash']").await;
+    wait_until(
+        client,
+        "the crashed instance",
+        "document.querySelector('#topology .inst--crashed') || [...document.querySelectorAll('#log .tag')].some(t => t.textContent === 'CRASH')",
+    )
+    .await;
+    wait_until(
+        client,
+        "a double charge marked on billing",
+        "[...document.querySelectorAll('#topology .biz--bad')].some(t => t.textContent.includes('twice'))",
+    )
+    .await;
+    pause_and_show_problems(client).await;
+    wait_until(
+        client,
+        "a DUPLICATE row in the log",
+        "document.querySelector('#log li:has(.tag--dup) .log__msg')",
+    )
+    .await;
+    wait_until(
+        client,
+        "the broken goal",
+        "document.querySelector('#goals .goal--broken .goal__link')",
+    )
+    .await;
+    click(client, "#goals .goal--broken .goal__link").await;
+    let journey = wait_until(
+        client,
+        "the journey of the double charge",
+        "(t => t.includes('did it again') && t)(document.querySelector('#journey').textContent)",
+    )
+    .await;
+    let journey = journey.as_str().unwrap_or_default();
+    assert!(
+        journey.contains("charged"),
+        "journey shows the charge: {journey}"
+    );
+    screenshot(client, "duplicate-marked").await;
+
+    // The page never asked another host for anything.
+    let foreign = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin) && !n.startsWith('ws://' + location.host));",
+            vec![],
+        )
+        .await
+        .expect("resource entries");
+    assert_eq!(foreign, json!([]), "requests to other hosts");
+
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(exercises);
+}
+
+/// The playground's HTML, CSS and JavaScript (every module it imports) stay under the budget.
+#[tokio::test]
+async fn page_weight_is_within_budget() {
+    let (addr, exercises) = spawn_app().await;
+    let html = http_get(addr, "/exercises/poison-message").await;
+    let mut total = html.len();
+    let mut report = vec![("playground HTML".to_owned(), html.len())];
+    let mut seen = Vec::new();
+    let mut queue: Vec<String> = linked_assets(&html);
+    while let Some(path) = queue.pop() {
+        if seen.contains(&path) {
+            continue;
+        }
+        let asset = static_files::find(&path)
+            .unwrap_or_else(|| panic!("linked asset {path} is not embedded"));
+        let text = String::from_utf8_lossy(asset.body);
+        if path.ends_with(".js") {
+            queue.extend(module_imports(&path, &text));
+        }
+        total += asset.body.len();
+        report.push((path.clone(), asset.body.len()));
+        seen.push(path);
+    }
+    eprintln!("playground page weight, uncompressed:");
+    for (name, bytes) in &report {
+        eprintln!("  {bytes:>7} B  {name}");
+    }
+    eprintln!("  {total:>7} B  total (budget {PAGE_BUDGET_BYTES} B)");
+    assert!(
+        seen.iter().any(|p| p == "js/playground.js"),
+        "the page loads its script"
+    );
+    assert!(
+        total < PAGE_BUDGET_BYTES,
+        "{total} bytes is over the {PAGE_BUDGET_BYTES}-byte budget"
+    );
+    let _ = std::fs::remove_dir_all(exercises);
+}
+
+/// First render of a playground in headless Chromium, from the Performance API: navigation to
+/// first contentful paint, and to the first snapshot drawn (`eda:first-snapshot`). Prints, never fails
+/// on a number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn measure_first_render() {
+    let Some(tools) = tools("measure_first_render") else {
+        return;
+    };
+    let (addr, exercises) = spawn_app().await;
+    let browser = Browser::start(&tools, "measure").await;
+    let client = &browser.client;
+    let mut fcp = Vec::new();
+    let mut drawn = Vec::new();
+    for _ in 0..7 {
+        open_playground(client, addr, "poison-message").await;
+        let times = wait_until(
+            client,
+            "paint timings",
+            "(() => { const p = performance.getEntriesByName('first-contentful-paint')[0]; \
+              const m = performance.getEntriesByName('eda:first-snapshot')[0]; \
+              return p && m ? [p.startTime, m.startTime] : null; })()",
+        )
+        .await;
+        fcp.push(times[0].as_f64().unwrap_or(f64::NAN));
+        drawn.push(times[1].as_f64().unwrap_or(f64::NAN));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    eprintln!(
+        "first render over {} loads (ms since navigation start): first contentful paint median {:.0} (min {:.0}, max {:.0}); \
+         first snapshot drawn median {:.0} (min {:.0}, max {:.0})",
+        fcp.len(),
+        median(&mut fcp),
+        fcp[0],
+        fcp[fcp.len() - 1],
+        median(&mut drawn),
+        drawn[0],
+        drawn[drawn.len() - 1],
+    );
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(exercises);
+}
+
+/// A plain HTTP/1.1 GET on the real socket; the body as text.
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&response).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "GET {path}: {}",
+        text.lines().next().unwrap_or("")
+    );
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    body.to_owned()
+}
+
+/// `/static/…` paths in `href` and `src` attributes, without their `?v=` version.
+fn linked_assets(html: &str) -> Vec<String> {
+    html.split("/static/")
+        .skip(1)
+        .filter_map(|rest| rest.split(['?', '"']).next())
+        .filter(|p| p.ends_with(".js") || p.ends_with(".css"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The modules a module imports (`from "./x.js"`), as static paths.
+fn module_imports(path: &str, source: &str) -> Vec<String> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    source
+        .split("from \"./")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|file| format!("{dir}/{file}"))
+        .collect()
+}
