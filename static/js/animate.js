@@ -1,7 +1,6 @@
 // Messages moving along the edges. Each trace event that moves a message becomes a dot travelling from
 // one anchor of the topology to another; anomalies become a ring with a label where they happen.
 import { s } from "./dom.js";
-import { classOf } from "./events.js";
 
 /** Dots and rings on screen at once; the oldest is removed first, so a burst of traffic stays cheap. */
 export const MAX_SPRITES = 140;
@@ -28,11 +27,13 @@ export class Animator {
     for (const ev of events) {
       const delay = Math.min(SPREAD_MS, Math.max(0, (ev.at - frameStart) / speed));
       const start = t0 + delay;
-      const cls = classOf(ev);
       switch (ev.type) {
         case "published": {
-          const from = "producer" in ev.from ? a.producer[ev.from.producer] : a.consumer[ev.from.consumer];
-          this.dot(view, from, a.channelIn[ev.channel], ev.malformed ? "dead" : "flight", start);
+          // A consumer's follow-up or reply travels back, right to left, to the channel's outer side.
+          const byProducer = "producer" in ev.from;
+          const from = byProducer ? a.producer[ev.from.producer] : a.consumerIn[ev.from.consumer];
+          const to = byProducer ? a.channelIn[ev.channel] : a.channelOut[ev.channel];
+          this.dot(view, from, to, ev.malformed ? "dead" : "flight", start);
           break;
         }
         case "duplicated": {
@@ -62,7 +63,7 @@ export class Animator {
           if (ev.requeue) this.dot(view, a.consumerIn[ev.consumer], queueOf(store, a, ev.consumer), "retry", start);
           break;
         case "ack_timeout":
-          this.burst(view, a.consumerIn[ev.consumer], "order", "ack timeout", start);
+          this.burst(view, midpoint(queueOf(store, a, ev.consumer), a.consumerIn[ev.consumer]), "retry", "ack timeout", start);
           break;
         case "dead_lettered":
           this.dot(view, a.queueOut[ev.queue] ?? a.channelOut[store.topology.queues[ev.queue]?.channel], a.dlq[ev.queue], "dead", start);
@@ -72,12 +73,18 @@ export class Animator {
           this.dot(view, a.dlq[ev.queue], a.queueOut[ev.queue] ?? a.channelOut[store.topology.queues[ev.queue]?.channel], "flight", start);
           break;
         case "duplicate_effect":
-          this.burst(view, a.consumer[ev.consumer], "dup", `twice! ×${ev.times}`, start);
+          this.burst(view, a.consumerTop[ev.consumer], "dup", `twice! ×${ev.times}`, start);
           break;
         case "out_of_order":
         case "stale_overwrite":
-          this.burst(view, a.consumer[ev.consumer], "order", ev.type === "stale_overwrite" ? "stale write" : "out of order", start);
+          this.burst(view, a.consumerTop[ev.consumer], "order", ev.type === "stale_overwrite" ? "stale write" : "out of order", start);
           break;
+        case "reply_received":
+        case "late_reply": {
+          const ch = store.topology.channels.find((c) => c.reply_for === ev.producer);
+          if (ch) this.dot(view, a.channelIn[ch.id], a.replyTo[ch.id], ev.type === "late_reply" ? "order" : "ok", start);
+          break;
+        }
         case "dropped":
         case "publish_failed":
         case "records_missed": {
@@ -86,10 +93,10 @@ export class Animator {
           break;
         }
         case "instance_crashed":
-          this.burst(view, a.consumer[ev.consumer], "crash", "crash", start);
+          this.burst(view, a.consumerTop[ev.consumer], "crash", "crash", start);
           break;
         default:
-          void cls;
+          break;
       }
     }
     this.loop();
@@ -104,7 +111,7 @@ export class Animator {
   burst(view, at, cls, label, start) {
     if (!at) return;
     const ring = s("circle", { class: `burst burst--${cls}`, cx: at[0], cy: at[1], r: 8, opacity: 0 });
-    const text = s("text", { class: `burst__label burst__label--${cls}`, x: at[0], y: at[1] - 16, "text-anchor": "middle", opacity: 0 }, label);
+    const text = s("text", { class: `burst__label burst__label--${cls}`, x: at[0], y: Math.max(12, at[1] - 14), "text-anchor": "middle", opacity: 0 }, label);
     const el = s("g", {}, ring, text);
     this.add(view, { el, ring, text, at, start, end: start + BURST_MS });
   }
@@ -154,6 +161,10 @@ export class Animator {
 
 function ease(k) {
   return k < 0.5 ? 2 * k * k : 1 - (-2 * k + 2) ** 2 / 2;
+}
+
+function midpoint(p, q) {
+  return p && q && [(p[0] + q[0]) / 2, (p[1] + q[1]) / 2];
 }
 
 function nudge(point, dx) {

@@ -27,7 +27,7 @@ export class EventLog {
     const hold = (on) => {
       this.held = on;
       if (!on) this.schedule();
-      this.count.textContent = on ? `${this.countText} · held while you point at it` : this.countText;
+      this.count.textContent = on ? `${this.countText} · held` : this.countText;
     };
     this.list.addEventListener("pointerenter", () => hold(true));
     this.list.addEventListener("pointerleave", () => hold(this.list.contains(document.activeElement)));

@@ -39,6 +39,8 @@ export class Journey {
         : null,
       ...children.slice(0, 6).map((c) =>
         h("button", { type: "button", class: "linkish small", onclick: () => this.onSelect(c.id) }, `caused ${c.event_type} ${shortId(c.id)}`)));
+    const [cls, outcome] = outcomeOf(msg, this.store.at, names);
+    const summary = h("p", { class: `journey__outcome journey__outcome--${cls}` }, outcome);
     const steps = h("ol", { class: "journey__steps" });
     let prev = null;
     msg.events.forEach((ev, i) => {
@@ -55,6 +57,25 @@ export class Journey {
         h("span", {}, text)));
       prev = ev.at;
     });
-    replace(this.el, head, steps);
+    replace(this.el, head, summary, steps);
   }
+}
+
+/** Where the message stands now, in one line: the answer a learner looks for first. */
+function outcomeOf(msg, now, names) {
+  const last = (types) => {
+    for (let i = msg.events.length - 1; i >= 0; i--) if (types.includes(msg.events[i].type)) return msg.events[i];
+    return null;
+  };
+  const dup = last(["duplicate_effect"]);
+  if (dup) return ["dup", `Applied more than once: ${names.consumer(dup.consumer)} did it ${dup.times} times.`];
+  const moved = last(["dead_lettered", "redriven", "delivered", "dropped", "retry_scheduled", "acked", "effect_applied"]);
+  if (moved?.type === "dead_lettered") return ["dead", `In the dead-letter queue since ${fmtAt(moved.at)} s, after ${moved.attempts} attempts.`];
+  if (moved?.type === "dropped") return ["lost", `Lost at ${fmtAt(moved.at)} s. Nobody will process it.`];
+  if (moved?.type === "retry_scheduled" && moved.due_at > now) return ["retry", `Waiting for attempt ${moved.next_attempt}, due in ${fmtMs(moved.due_at - now)}.`];
+  const stale = last(["stale_overwrite", "out_of_order"]);
+  if (stale) return ["order", `Applied out of order by ${names.consumer(stale.consumer)}.`];
+  const done = msg.events.filter((e) => e.type === "effect_applied" || e.type === "acked").map((e) => names.consumer(e.consumer));
+  if (done.length) return ["ok", `Processed by ${[...new Set(done)].join(", ")}.`];
+  return ["flight", "On its way."];
 }

@@ -66,16 +66,18 @@ export class TopologyView {
     const slot = usable / total;
     const consumerH = Math.max(50, Math.min(78, slot - 18));
 
-    const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], dlq: [], partition: [], console: null };
+    const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], consumerTop: [], dlq: [], replyTo: [] };
     const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [] };
     let y = top;
     t.channels.forEach((ch, ci) => {
       const bandH = weights[ci] * slot;
       const mid = y + bandH / 2;
       // Channel node.
-      const chH = ch.kind === "stream" ? Math.min(bandH - 8, 30 + Math.min(ch.partitions, MAX_PARTITIONS) * 20) : ch.kind === "queue" ? 70 : 52;
+      const chH = ch.kind === "stream" ? Math.min(bandH - 8, 30 + Math.min(ch.partitions, MAX_PARTITIONS) * 20) : ch.kind === "queue" ? Math.max(52, Math.min(70, bandH - 6)) : 52;
       const chY = mid - chH / 2;
-      const chNode = this.channelNode(ch, x.c, chY, CHANNEL_W, chH, refs, metrics);
+      // A queue whose band has no room below it keeps its dead-letter queue inside, top right.
+      const roomy = bandH - chH >= 64;
+      const chNode = this.channelNode(ch, x.c, chY, CHANNEL_W, chH, refs, roomy);
       nodes.append(chNode);
       a.channelIn[ch.id] = [x.c, mid];
       a.channelOut[ch.id] = [x.c + CHANNEL_W, mid];
@@ -83,7 +85,9 @@ export class TopologyView {
         for (const q of ch.queues) {
           a.queueIn[q] = [x.c, mid];
           a.queueOut[q] = [x.c + CHANNEL_W, mid];
-          if (ch.dead_letter) nodes.append(this.dlqNode(q, x.c + CHANNEL_W / 2 - 40, chY + chH + 6, a, refs));
+          if (ch.dead_letter && ch.reply_for === null) {
+            nodes.append(roomy ? this.dlqNode(q, x.c + CHANNEL_W / 2 - 40, chY + chH + 6, a, refs) : this.dlqNode(q, x.c + CHANNEL_W - 60, chY + 4, a, refs, 54, 17));
+          }
         }
       }
       // Producers of this channel.
@@ -103,14 +107,18 @@ export class TopologyView {
         nodes.append(this.consumerNode(c, x.k, cy - h / 2, CONSUMER_W, h, refs));
         a.consumerIn[c.id] = [x.k, cy];
         a.consumer[c.id] = [x.k + CONSUMER_W / 2, cy];
+        a.consumerTop[c.id] = [x.k + CONSUMER_W / 2, cy - h / 2];
         if (ch.kind === "topic") {
           const q = c.dead_letters;
           const qh = 46;
-          nodes.append(this.queueNode(q, x.q, cy - qh / 2, SUB_W, qh, refs));
+          const roomy = (bandH / cs.length - qh) / 2 >= 26;
+          nodes.append(this.queueNode(q, x.q, cy - qh / 2, SUB_W, qh, refs, roomy));
           a.queueIn[q] = [x.q, cy];
           a.queueOut[q] = [x.q + SUB_W, cy];
           edges.append(edge(a.channelOut[ch.id], a.queueIn[q]), edge(a.queueOut[q], a.consumerIn[c.id], c.id, refs));
-          if (ch.dead_letter) nodes.append(this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs));
+          if (ch.dead_letter) {
+            nodes.append(roomy ? this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs) : this.dlqNode(q, x.q + SUB_W - 58, cy - qh / 2 + 3, a, refs, 54, 16));
+          }
         } else {
           edges.append(edge(a.channelOut[ch.id], a.consumerIn[c.id], c.id, refs));
           if (ch.kind === "stream" && ch.dead_letter) {
@@ -126,6 +134,21 @@ export class TopologyView {
         const from = [x.k + CONSUMER_W / 2, a.consumer[c.id][1] + consumerH / 2];
         const to = [a.channelIn[target][0] + CHANNEL_W / 2, a.channelIn[target][1] + 24];
         edges.append(s("path", { class: "edge edge--emit", d: `M${from[0]},${from[1]} C${from[0]},${H} ${to[0]},${H} ${to[0]},${to[1]}` }));
+      }
+    }
+    // Replies travel from their channel back to the requester.
+    for (const ch of t.channels) {
+      const to = ch.reply_for !== null ? a.producer[ch.reply_for] : null;
+      if (!to) continue;
+      const from = a.channelIn[ch.id];
+      edges.append(s("path", { class: "edge edge--reply", d: `M${from[0]},${from[1]} C${from[0] - 30},${from[1]} ${to[0] + 30},${to[1] + 10} ${to[0]},${to[1] + 10}` }));
+      a.replyTo[ch.id] = [to[0], to[1] + 10];
+      // The services that answer: the consumers of the channel the requests go to.
+      const requests = t.producers[ch.reply_for]?.channel;
+      for (const c of t.consumers.filter((k) => k.channel === requests)) {
+        const out = a.channelOut[ch.id];
+        const src = [x.k, a.consumer[c.id][1] + 12];
+        edges.append(s("path", { class: "edge edge--reply", d: `M${src[0]},${src[1]} C${src[0] - 40},${src[1]} ${out[0] + 40},${out[1]} ${out[0]},${out[1]}` }));
       }
     }
     // The console: hand-published messages start at the bottom left.
@@ -147,7 +170,7 @@ export class TopologyView {
     return g;
   }
 
-  channelNode(ch, x, y, w, h, refs, metrics) {
+  channelNode(ch, x, y, w, h, refs, roomy) {
     const g = s("g", { class: `node node--${ch.kind}` });
     if (ch.kind === "topic") {
       const r = h / 2;
@@ -157,10 +180,12 @@ export class TopologyView {
         s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle" }, ch.name));
       return g;
     }
+    // Without room, a queue drops its "queue" label (its depth bar says it) for its dead-letter queue.
+    const labelled = roomy || ch.kind !== "queue";
     g.append(
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
-      s("text", { class: "node__kind", x: x + 10, y: y + 15 }, ch.kind),
-      s("text", { class: "node__title", x: x + 10 + kindWidth(ch.kind), y: y + 16 }, ch.name));
+      labelled ? s("text", { class: "node__kind", x: x + 10, y: y + 15 }, ch.kind) : null,
+      s("text", { class: "node__title", x: x + 10 + (labelled ? kindWidth(ch.kind) : 0), y: y + 16 }, ch.name));
     if (ch.kind === "queue") {
       for (const q of ch.queues) this.depthBar(g, q, x + 10, y + 26, w - 20, refs);
     } else {
@@ -186,13 +211,12 @@ export class TopologyView {
       if (ch.partitions > parts) g.append(s("text", { class: "node__sub", x: x + 8, y: y + h - 4 }, `+${ch.partitions - parts} more partitions`));
       refs.streams.set(ch.id, { rows });
     }
-    void metrics;
     return g;
   }
 
-  queueNode(q, x, y, w, h, refs) {
+  queueNode(q, x, y, w, h, refs, roomy) {
     const name = this.topology.queues[q]?.name ?? "";
-    const label = name.includes("→") ? `for ${name.split("→").pop().trim()}` : name;
+    const label = roomy ? (name.includes("→") ? `for ${name.split("→").pop().trim()}` : name) : "";
     const g = s("g", { class: "node node--queue" },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
       s("text", { class: "node__kind", x: x + 8, y: y + 14 }, "queue"),
@@ -211,36 +235,41 @@ export class TopologyView {
     refs.queues.set(q, { x, w, ready, flight, retry, text });
   }
 
-  dlqNode(q, x, y, a, refs) {
+  dlqNode(q, x, y, a, refs, width = 80, height = 21) {
     if (refs.dlqs.has(q)) return s("g");
     const consumer = this.topology.consumers.find((c) => c.dead_letters === q);
-    const text = s("text", { x: x + 40, y: y + 15, "text-anchor": "middle" }, "DLQ 0");
+    const text = s("text", { x: x + width / 2, y: y + height / 2 + 4.5, "text-anchor": "middle" }, "DLQ 0");
     const g = s("g", { class: "dlq", tabindex: 0, role: "button", "aria-label": `Dead-letter queue of ${consumer?.name ?? "queue"}: inspect and redrive` },
-      s("rect", { x, y, width: 80, height: 21, rx: 5 }), text);
+      s("rect", { x, y, width, height, rx: 5 }), text);
     const open = () => consumer && this.onDlq(consumer.name);
     g.addEventListener("click", open);
     g.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(); }
     });
-    a.dlq[q] = [x + 40, y + 10];
+    a.dlq[q] = [x + width / 2, y + height / 2];
     refs.dlqs.set(q, { g, text });
     return g;
   }
 
   consumerNode(c, x, y, w, h, refs) {
     const biz = s("text", { class: "biz", x: x + 10, y: y + 34 }, "");
-    const flags = s("text", { class: "node__sub", x: x + w - 8, y: y + 17, "text-anchor": "end" }, "");
+    const ch = this.topology.channels[c.channel];
+    const group = ch?.kind === "stream" ? this.topology.consumers.filter((o) => o.channel === c.channel).indexOf(c) : -1;
     const inst = s("g");
+    const compact = h < 58;
     const g = s("g", { class: "node node--consumer", tabindex: 0, role: "button", "aria-label": `${c.name}: select for controls` },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 10 }),
-      s("text", { class: "node__title", x: x + 10, y: y + 17 }, c.name),
-      flags, biz, inst);
+      s("text", { class: "node__title", x: x + (group >= 0 ? 22 : 10), y: y + 17 }, c.name),
+      group >= 0 ? s("path", { class: `cursor cursor--g${group % 4}`, d: `M${x + 14},${y + 6} l4,6 h-8 z` }, s("title", {}, "its cursor on the stream")) : null,
+      biz, inst);
     const pick = () => this.onConsumer(c.id);
     g.addEventListener("click", pick);
     g.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
     });
-    refs.consumers.set(c.id, { g, biz, flags, inst, x: x + 10, y: y + h - 16, w: w - 20 });
+    refs.consumers.set(c.id, {
+      g, biz, inst, compact, x: x + 10, right: x + w - 8, y: compact ? y + 7 : y + h - 18, chars: Math.floor((w - 20) / 6.4),
+    });
     return g;
   }
 
@@ -302,8 +331,7 @@ export class TopologyView {
         const name = this.topology.consumers[grp.consumer]?.name ?? "";
         const lag = grp.lag[p] ?? 0;
         row.cursors.append(
-          s("path", { class: lag > 8 ? "cursor lag--high" : "cursor", d: `M${cx},${row.y - 4} l4,6 h-8 z` }),
-          s("title", {}, `${name}: committed offset ${at}, lag ${lag}`));
+          s("path", { class: `cursor cursor--g${gi % 4}`, d: `M${cx},${row.y - 4 + gi * 2} l4,6 h-8 z` }, s("title", {}, `${name}: committed offset ${at}, lag ${lag}`)));
       });
     });
   }
@@ -324,8 +352,9 @@ export class TopologyView {
     const b = cm.business;
     ref.biz.replaceChildren();
     const parts = [];
+    const label = view.effect_label.length > ref.chars - 6 ? `${view.effect_label.slice(0, ref.chars - 7)}…` : view.effect_label;
     if (view.effect === "balance") parts.push([`balance ${b.balance}`, ""]);
-    else parts.push([`${view.effect_label} ${b.applied}`, ""]);
+    else parts.push([`${label} ${b.applied}`, ""]);
     if (b.duplicate_effects) parts.push([` · ${b.duplicate_effects} twice!`, "biz--bad"]);
     if (b.stale_overwrites) parts.push([` · ${b.stale_overwrites} stale!`, "biz--bad"]);
     if (b.out_of_order) parts.push([` · ${b.out_of_order} out of order`, "biz--warn"]);
@@ -338,26 +367,31 @@ export class TopologyView {
     if (cm.paused) flags.push("paused");
     if (cm.slow_factor > 1) flags.push(`slow ×${cm.slow_factor}`);
     if (cm.dependency_down) flags.push("dependency down");
-    ref.flags.textContent = flags.join(" · ");
     ref.g.classList.toggle("node--alarm", b.duplicate_effects > 0 || b.stale_overwrites > 0);
-    // Instances: a square each, filled when up, dashed red with a cross when crashed.
+    // Instances: a square each, filled when up, dashed red with a cross when crashed. A compact node
+    // shows them on its title line, right-aligned, and its status after the business line.
     ref.inst.replaceChildren();
-    const size = 13;
-    cm.instances.forEach((inst, i) => {
-      const col = i % 9;
-      const row = Math.floor(i / 9);
-      const ix = ref.x + col * (size + 8);
-      const iy = ref.y - row * (size + 4);
+    const size = ref.compact ? 11 : 13;
+    const shown = Math.min(cm.instances.length, ref.compact ? 6 : 9);
+    cm.instances.slice(0, shown).forEach((inst, i) => {
+      const ix = ref.compact ? ref.right - (shown - i) * (size + 4) : ref.x + i * (size + 6);
+      const iy = ref.y;
       const status = inst.status === "up" ? (cm.paused ? "paused" : inst.busy ? "busy" : "up") : inst.status;
       const label = `${view.name} #${i}: ${status}${inst.unacked ? `, ${inst.unacked} unacked` : ""}`;
       ref.inst.append(s("rect", { class: `inst inst--${status}`, x: ix, y: iy, width: size, height: size, rx: 3 }, s("title", {}, label)));
       if (status === "crashed") {
-        ref.inst.append(s("path", { class: "inst__x", d: `M${ix + 3},${iy + 3} l7,7 M${ix + 10},${iy + 3} l-7,7` }));
+        const k = size - 6;
+        ref.inst.append(s("path", { class: "inst__x", d: `M${ix + 3},${iy + 3} l${k},${k} M${ix + 3 + k},${iy + 3} l${-k},${k}` }));
       }
     });
     const up = cm.instances.filter((i) => i.status === "up").length;
+    const status = [`${up}/${cm.instances.length} up`, ...flags].join(" · ");
     const failed = cm.failed ? s("tspan", { class: "biz--warn" }, ` · ${cm.failed} failed`) : "";
-    ref.inst.append(s("text", { class: "node__sub", x: ref.x + Math.min(cm.instances.length, 9) * (size + 8) + 2, y: ref.y + 11 }, `${up}/${cm.instances.length} up`, failed));
+    if (ref.compact) {
+      if (flags.length || up < cm.instances.length) ref.biz.append(s("tspan", { class: "biz--warn" }, ` · ${status}`));
+    } else {
+      ref.inst.append(s("text", { class: "node__sub", x: ref.x + shown * (size + 6) + 2, y: ref.y + 11 }, status, failed));
+    }
   }
 }
 
