@@ -446,6 +446,22 @@ async fn playground_shows_dead_letters_and_duplicates() {
     );
     screenshot(client, "duplicate-marked").await;
 
+    // 3. Time travel: drag the timeline back; the run is rebuilt from the seed and the command log, paused.
+    client
+        .execute(
+            "const s = document.querySelector('#scrubber'); s.value = '1000'; s.dispatchEvent(new Event('change'));",
+            vec![],
+        )
+        .await
+        .expect("move the scrubber");
+    wait_until(
+        client,
+        "the run rebuilt at 1.0 s",
+        "document.querySelector('#playground').dataset.at === '1000' && document.querySelector('#btn-play').textContent === 'Play'",
+    )
+    .await;
+    screenshot(client, "time-travel").await;
+
     // The page never asked another host for anything.
     let foreign = client
         .execute(

@@ -311,7 +311,9 @@ export class Controls {
     const play = this.$("btn-play");
     play.textContent = st.paused ? "Play" : "Pause";
     play.setAttribute("aria-pressed", String(!st.paused));
-    for (const id of ["btn-play", "btn-step", "speed", "btn-reset", "btn-new-seed", "btn-export"]) this.$(id).disabled = false;
+    for (const id of ["btn-step", "speed", "btn-reset", "btn-new-seed", "btn-export"]) this.$(id).disabled = false;
+    play.disabled = st.finished;
+    play.title = st.finished ? "The run reached its end: reset, or drag the timeline back" : "Play or pause (Space)";
     const speed = this.$("speed");
     if (document.activeElement !== speed && [...speed.options].some((o) => Number(o.value) === st.speed)) speed.value = String(st.speed);
     this.updateOps();

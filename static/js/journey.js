@@ -22,7 +22,7 @@ export class Journey {
     if (!this.id) return;
     const msg = this.store.message(this.id);
     if (!msg) {
-      replace(this.el, h("p", { class: "muted" }, `Message ${this.id} is no longer in this run's history.`));
+      replace(this.el, h("p", { class: "muted" }, `Message ${this.id} is not part of the run at this moment: it comes later, or its events are no longer kept.`));
       return;
     }
     const names = new Names(this.store.topology);

@@ -57,7 +57,13 @@ function start(root) {
     },
   });
   const sequence = new Sequence(store, { onSelect: selectMessage });
-  const timeline = new Timeline(store, { onSeek: (at) => send({ type: "seek", at }) });
+  let seeking = null;
+  const timeline = new Timeline(store, {
+    onSeek: (at) => {
+      seeking = at;
+      send({ type: "seek", at });
+    },
+  });
   const goals = new Goals(store, { onSelect: selectMessage });
   const controls = new Controls(store, root, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
   hints();
@@ -112,7 +118,15 @@ function start(root) {
 
   const onMessage = (m) => {
     switch (m.type) {
-      case "snapshot": store.applySnapshot(m); break;
+      case "snapshot":
+        store.applySnapshot(m);
+        if (seeking !== null && m.at === seeking) {
+          const later = store.commands.filter((c) => c.at > m.at).length;
+          const fork = later ? ` Play or a new command forks a new run from here, without the ${later} later command${later > 1 ? "s" : ""}.` : "";
+          toast(`Back at ${(m.at / 1000).toFixed(1)} s, rebuilt from seed ${m.seed} and the command log.${fork}`);
+        }
+        seeking = null;
+        break;
       case "frame": store.applyFrame(m); break;
       case "dead_letters": controls.showDeadLetters(m); break;
       case "run_file": controls.download(m.run); break;

@@ -3,6 +3,8 @@
 
 /** Longest wait between two reconnection attempts. */
 const MAX_BACKOFF_MS = 8000;
+/** Failed attempts in a row after which the sandbox is taken as gone (reaped, or the server restarted). */
+const MAX_FAILED_ATTEMPTS = 5;
 
 export class Socket {
   constructor(path, { onMessage, onStatus }) {
@@ -10,6 +12,7 @@ export class Socket {
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.backoff = 500;
+    this.failed = 0;
     this.ws = null;
     this.closed = false;
     this.connect();
@@ -21,6 +24,7 @@ export class Socket {
     this.ws = ws;
     ws.addEventListener("open", () => {
       this.backoff = 500;
+      this.failed = 0;
       this.onStatus("live");
     });
     ws.addEventListener("message", (e) => {
@@ -34,8 +38,10 @@ export class Socket {
     });
     ws.addEventListener("close", (e) => {
       if (this.ws !== ws || this.closed) return;
-      // 1008/4404-style closes mean the sandbox is gone: reconnecting cannot help.
-      if (e.code === 1008 || e.code >= 4000) {
+      // A policy close (1008) or an application code means reconnecting cannot help; nor does a
+      // sandbox that keeps refusing the connection.
+      this.failed += 1;
+      if (e.code === 1008 || e.code >= 4000 || this.failed >= MAX_FAILED_ATTEMPTS) {
         this.onStatus("gone");
         return;
       }

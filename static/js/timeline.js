@@ -17,7 +17,7 @@ export class Timeline {
     this.markers = document.getElementById("markers");
     this.sparkBox = document.getElementById("sparks");
     this.dragging = false;
-    this.markerCount = -1;
+    this.markerKey = "";
     this.sparks = SPARKS.map((spec) => {
       const value = h("span", { class: "spark__value" }, "0");
       const line = s("polyline", { points: "" });
@@ -46,11 +46,13 @@ export class Timeline {
       this.scrubber.value = String(st.at);
       this.scrubber.setAttribute("aria-valuetext", `${fmtMs(st.at)} of ${fmtMs(max)}`);
     }
-    if (this.markerCount !== st.markers.length || this.markerMax !== max) {
-      this.markerCount = st.markers.length;
-      this.markerMax = max;
+    // Markers after the current time belong to a future that a fork would drop: drawn hollow.
+    const key = `${st.markers.length}:${max}:${st.markers.filter((m) => m.at > st.at).length}`;
+    if (this.markerKey !== key) {
+      this.markerKey = key;
       this.markers.replaceChildren(...st.markers.map((m) => {
-        const el = h("span", { class: "marker", title: `${fmtMs(m.at)}: ${m.label}${m.detail ? ` (${m.detail})` : ""}` });
+        const title = `${fmtMs(m.at)}: ${m.label}${m.detail ? ` (${m.detail})` : ""}`;
+        const el = h("span", { class: m.at > st.at ? "marker marker--ahead" : "marker", title });
         el.style.left = `${(100 * m.at) / max}%`;
         return el;
       }));
