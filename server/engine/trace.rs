@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::command::Command;
 use super::ids::{ChannelId, ConsumerId, CorrelationId, MessageId, Millis, ProducerId, QueueId};
@@ -22,7 +22,7 @@ pub struct TraceEvent {
 }
 
 /// Why a message went nowhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DropReason {
     LinkCut,
@@ -42,7 +42,7 @@ pub enum DropReason {
 }
 
 /// Why processing one message failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureReason {
     Transient,
@@ -69,7 +69,7 @@ impl FailureReason {
 }
 
 /// Why the broker dead-lettered a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadLetterReason {
     /// The consumer rejected it after its retry policy ran out.

@@ -85,7 +85,7 @@ pub enum Goal {
         consumer: String,
         max: u64,
         #[serde(default)]
-        reason: Option<Failure>,
+        reason: Option<FailureReason>,
     },
     /// `consumer` applies every effect within `ms` of the message's first publication.
     ProcessedWithin { consumer: String, ms: Millis },
@@ -96,38 +96,6 @@ pub enum Goal {
         event_types: Vec<String>,
         schema_versions: Vec<u32>,
     },
-}
-
-/// Why a processing attempt failed, as a goal names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Failure {
-    Transient,
-    Malformed,
-    PoisonType,
-    UnknownSchemaVersion,
-    DependencyDown,
-    DependencyOverloaded,
-}
-
-impl Failure {
-    fn matches(self, reason: FailureReason) -> bool {
-        matches!(
-            (self, reason),
-            (Failure::Transient, FailureReason::Transient)
-                | (Failure::Malformed, FailureReason::Malformed)
-                | (Failure::PoisonType, FailureReason::PoisonType)
-                | (
-                    Failure::UnknownSchemaVersion,
-                    FailureReason::UnknownSchemaVersion
-                )
-                | (Failure::DependencyDown, FailureReason::DependencyDown)
-                | (
-                    Failure::DependencyOverloaded,
-                    FailureReason::DependencyOverloaded
-                )
-        )
-    }
 }
 
 impl Goal {
@@ -570,7 +538,7 @@ impl GoalTracker {
             else {
                 continue;
             };
-            if resolved.consumer != Some(consumer) || only.is_some_and(|r| !r.matches(reason)) {
+            if resolved.consumer != Some(consumer) || only.is_some_and(|r| r != reason) {
                 continue;
             }
             self.failures[index] += 1;
