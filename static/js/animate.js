@@ -110,10 +110,13 @@ export class Animator {
 
   burst(view, at, cls, label, start) {
     if (!at) return;
+    // One ring per place and kind at a time: a storm of stale writes reads as one, not a smear.
+    const key = `${at[0]},${at[1]},${label}`;
+    if (this.sprites.some((sp) => sp.key === key && start - sp.start < BURST_MS / 2)) return;
     const ring = s("circle", { class: `burst burst--${cls}`, cx: at[0], cy: at[1], r: 8, opacity: 0 });
     const text = s("text", { class: `burst__label burst__label--${cls}`, x: at[0], y: Math.max(12, at[1] - 14), "text-anchor": "middle", opacity: 0 }, label);
     const el = s("g", {}, ring, text);
-    this.add(view, { el, ring, text, at, start, end: start + BURST_MS });
+    this.add(view, { el, ring, text, at, key, start, end: start + BURST_MS });
   }
 
   add(view, sprite) {

@@ -202,7 +202,7 @@ export class Controls {
     if (!streamConsumers.length) return;
     const who = h("select", { "aria-label": "Consumer group" }, ...streamConsumers.map((c) => h("option", { value: c.name }, c.name)));
     const from = h("select", { "aria-label": "Replay from" },
-      h("option", { value: "earliest" }, "the earliest record"), h("option", { value: "latest" }, "the latest (skip)"), h("option", { value: "offset" }, "an offset"));
+      h("option", { value: "earliest" }, "earliest record"), h("option", { value: "latest" }, "latest (skip the rest)"), h("option", { value: "offset" }, "offset below"));
     const offset = h("input", { type: "number", min: 0, value: 0, "aria-label": "Offset" });
     const seek = () => {
       const to = from.value === "offset" ? { from: "offset", offset: Number(offset.value) || 0 } : { from: from.value };
@@ -210,7 +210,8 @@ export class Controls {
     };
     replace(this.$("replay"),
       h("label", {}, "Group", who),
-      h("div", { class: "form__row" }, h("label", {}, "Replay from", from), h("label", {}, "Offset", offset)),
+      h("label", {}, "Replay from", from),
+      h("label", {}, "Offset", offset),
       h("div", { class: "btn-grid" },
         h("button", { type: "button", class: "btn btn--wide", onclick: seek }, "Move the group's position"),
         h("button", { type: "button", class: "btn", onclick: () => this.command({ kind: "rebuild", consumer: who.value, from_checkpoint: false }) }, "Rebuild from start"),

@@ -100,7 +100,7 @@ function start(root) {
       animator.play(topo, store, events, lastFrameAt);
       log.schedule();
       if (journey.id && events.some((e) => (e.message ?? e.request) === journey.id)) journey.render();
-      if (sequence.correlation && events.some((e) => e.type === "published" && e.correlation_id === sequence.correlation)) sequence.render();
+      if (sequence.correlation && events.some((e) => store.message(e.message ?? e.request)?.correlation_id === sequence.correlation)) sequence.render();
     }
     lastFrameAt = store.at;
     renderRun();

@@ -74,7 +74,7 @@ export class Sequence {
     const first = messages[0];
     const head = h("div", { class: "journey__head" },
       h("span", { class: "journey__title" }, `Correlation ${shortId(this.correlation)}`),
-      h("span", { class: "muted small" }, `${messages.length} messages, ${rows.length} hops`),
+      h("span", { class: "muted small" }, `${plural(messages.length, "message")}, ${plural(rows.length, "hop")}`),
       first ? h("button", { type: "button", class: "linkish small", onclick: () => this.onSelect(first.id) }, "first message's journey") : null);
     const note = rows.length > MAX_ROWS ? h("p", { class: "muted small" }, `First ${MAX_ROWS} hops shown.`) : null;
     replace(this.el, head, svg, note);
@@ -105,4 +105,8 @@ function hopOf(ev, msg, names) {
     case "request_timed_out": return { from: names.producer(ev.producer), to: names.producer(ev.producer), label: "timed out" };
     default: return null;
   }
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

@@ -352,16 +352,20 @@ export class TopologyView {
     const b = cm.business;
     ref.biz.replaceChildren();
     const parts = [];
-    const label = view.effect_label.length > ref.chars - 6 ? `${view.effect_label.slice(0, ref.chars - 7)}…` : view.effect_label;
-    if (view.effect === "balance") parts.push([`balance ${b.balance}`, ""]);
-    else parts.push([`${label} ${b.applied}`, ""]);
     if (b.duplicate_effects) parts.push([` · ${b.duplicate_effects} twice!`, "biz--bad"]);
     if (b.stale_overwrites) parts.push([` · ${b.stale_overwrites} stale!`, "biz--bad"]);
-    if (b.out_of_order) parts.push([` · ${b.out_of_order} out of order`, "biz--warn"]);
-    if (b.duplicates_skipped) parts.push([` · ${b.duplicates_skipped} dup skipped`, ""]);
-    if (b.held_back) parts.push([` · ${b.held_back} held`, "biz--warn"]);
+    // A stale write is the visible harm of an out-of-order event; one of the two is enough on a line.
+    if (b.out_of_order && !b.stale_overwrites) parts.push([` · ${b.out_of_order} out of order`, "biz--warn"]);
     const lag = this.lagOf(cm.consumer);
     if (lag) parts.push([` · lag ${lag}`, lag > 8 ? "biz--warn" : ""]);
+    if (b.duplicates_skipped) parts.push([` · ${b.duplicates_skipped} dup skipped`, ""]);
+    if (b.held_back) parts.push([` · ${b.held_back} held`, "biz--warn"]);
+    // The anomalies must show: the effect label gives way first when the line is too long.
+    const count = view.effect === "balance" ? ` ${b.balance}` : ` ${b.applied}`;
+    const room = ref.chars - count.length - parts.reduce((n, [t]) => n + t.length, 0);
+    const full = view.effect === "balance" ? "balance" : view.effect_label;
+    const label = full.length > room ? `${full.slice(0, Math.max(room - 1, 4))}…` : full;
+    parts.unshift([`${label}${count}`, ""]);
     for (const [text, cls] of parts) ref.biz.append(s("tspan", { class: cls || null }, text));
     const flags = [];
     if (cm.paused) flags.push("paused");
