@@ -13,6 +13,8 @@
 //! - [`headless`]: `run` and `bench`: the engine without a browser.
 //! - [`sandbox`]: live runs of an exercise: one task per sandbox owns the world and its clock, and
 //!   broadcasts frames to its WebSocket clients (`web::ws`, protocol in `docs/PROTOCOL.md`).
+//! - [`session`]: workshop sessions: join codes, tokens, rooms with their roster and learner sandboxes,
+//!   the facilitator's live dashboard, the shared stage, and the SQLite store that survives restarts.
 //! - [`loadtest`]: the `loadtest` subcommand: many WebSocket clients on one busy sandbox, measured.
 pub mod cli;
 pub mod config;
@@ -23,5 +25,6 @@ pub mod healthcheck;
 pub mod loadtest;
 pub mod sandbox;
 pub mod serve;
+pub mod session;
 pub mod telemetry;
 pub mod web;

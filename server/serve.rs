@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, ServeArgs, connectable};
 use crate::exercise::Catalog;
+use crate::session::Sessions;
 use crate::telemetry;
 use crate::web::shutdown::shutdown_signal;
 use crate::web::{AppState, app};
@@ -30,6 +31,8 @@ pub enum ServeError {
     DataDir { path: PathBuf, source: io::Error },
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Sessions(#[from] crate::session::StoreError),
     #[error("server stopped with an error: {0}")]
     Serve(io::Error),
 }
@@ -80,7 +83,16 @@ pub async fn start(config: Config) -> Result<(), ServeError> {
                 None
             }
         });
-    let state = AppState::with_catalog(config, catalog);
+    let data_dir = config.data_dir.clone();
+    let limits = config.limits;
+    let sessions_catalog = catalog.clone();
+    // Reading the stored sessions is blocking file I/O: off the runtime's worker threads.
+    let sessions = tokio::task::spawn_blocking(move || {
+        Sessions::open(Some(&data_dir), sessions_catalog, limits)
+    })
+    .await
+    .map_err(|error| ServeError::Serve(io::Error::other(error)))??;
+    let state = AppState::with_sessions(config, catalog, sessions);
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -106,6 +118,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> io::Result<()> {
     });
 
     let shutdown = state.shutdown.clone();
+    // Saves sessions' progress periodically and once more at shutdown; ends idle sessions.
+    state.sessions.start(shutdown.clone());
     let graceful = {
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }

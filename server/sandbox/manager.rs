@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot, watch};
 
 use crate::config::Limits;
 use crate::engine::ScenarioError;
@@ -12,7 +12,7 @@ use crate::exercise::Exercise;
 use super::SandboxId;
 use super::frame::Broadcast;
 use super::run::Run;
-use super::runtime::{Request, random_seed, run_sandbox};
+use super::runtime::{Request, Status, random_seed, run_sandbox};
 
 /// A sandbox with no client for this long ends and frees its slot; the learner's page creates a new one
 /// when it is opened again.
@@ -80,6 +80,7 @@ pub struct SandboxHandle {
     pub exercise: String,
     requests: mpsc::Sender<Request>,
     frames: broadcast::Sender<Arc<Broadcast>>,
+    status: watch::Receiver<Status>,
 }
 
 impl SandboxHandle {
@@ -87,6 +88,12 @@ impl SandboxHandle {
     /// between the two.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Broadcast>> {
         self.frames.subscribe()
+    }
+
+    /// The sandbox's goals, seed and command log, for a session's dashboard and store. Receivers are
+    /// woken when the goals, the log or the controls change, not on every tick of virtual time.
+    pub fn status(&self) -> watch::Receiver<Status> {
+        self.status.clone()
     }
 
     /// The sandbox as it is now; `None` when the sandbox has ended.
@@ -142,7 +149,6 @@ impl SandboxManager {
         exercise: Arc<Exercise>,
         seed: Option<u64>,
     ) -> Result<SandboxId, SandboxError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SandboxError::NoRuntime)?;
         let settings = self.inner.settings;
         let seed = seed.unwrap_or(exercise.default_seed);
         let run = Run::new(exercise.clone(), seed, settings.recent_events).map_err(|source| {
@@ -151,14 +157,26 @@ impl SandboxManager {
                 source,
             }
         })?;
+        self.start(run).map(|handle| handle.id)
+    }
+
+    /// Starts a sandbox on a run the caller built (a session restoring a learner's run from its seed and
+    /// command log).
+    pub fn start(&self, run: Run) -> Result<SandboxHandle, SandboxError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SandboxError::NoRuntime)?;
+        let settings = self.inner.settings;
         let id = SandboxId::new();
+        let exercise = run.exercise().id.clone();
+        let seed = run.seed();
         let (requests, receiver) = mpsc::channel(REQUEST_QUEUE);
         let (frames, _) = broadcast::channel(FRAME_BUFFER);
+        let (status, status_rx) = watch::channel(Status::of(&run, true));
         let handle = SandboxHandle {
             id,
-            exercise: exercise.id.clone(),
+            exercise: exercise.clone(),
             requests,
             frames: frames.clone(),
+            status: status_rx,
         };
         {
             let mut sandboxes = self.lock();
@@ -167,15 +185,15 @@ impl SandboxManager {
                     max: settings.max_sandboxes,
                 });
             }
-            sandboxes.insert(id, handle);
+            sandboxes.insert(id, handle.clone());
         }
         let table = Arc::downgrade(&self.inner);
         runtime.spawn(async move {
-            run_sandbox(id, run, receiver, frames, settings).await;
+            run_sandbox(id, run, receiver, frames, status, settings).await;
             remove(&table, id);
         });
-        tracing::info!(sandbox = %id, exercise = %exercise.id, seed, "sandbox created");
-        Ok(id)
+        tracing::info!(sandbox = %id, %exercise, seed, "sandbox created");
+        Ok(handle)
     }
 
     pub fn get(&self, id: SandboxId) -> Option<SandboxHandle> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::SandboxId;
@@ -15,6 +15,9 @@ use super::frame::{self, Broadcast, Controls};
 use super::manager::SandboxSettings;
 use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage};
 use super::run::{Refusal, Run};
+use super::run_file::TimedCommand;
+use crate::engine::Millis;
+use crate::exercise::GoalStatus;
 
 /// Time between two frames: at most ~30 frames a second per sandbox, whatever the speed.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
@@ -38,15 +41,67 @@ pub enum Request {
     },
 }
 
+/// What a sandbox reports outside its broadcast: enough to show a learner's progress and to store the run
+/// (seed plus timed command log rebuild it exactly). Receivers are woken when the goals, the log, the seed
+/// or the pause change; `at` is kept current but does not wake anyone.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub seed: u64,
+    pub at: Millis,
+    pub paused: bool,
+    pub goals: Arc<[GoalStatus]>,
+    pub log: Arc<[TimedCommand]>,
+}
+
+impl Status {
+    pub fn of(run: &Run, paused: bool) -> Self {
+        Self {
+            seed: run.seed(),
+            at: run.now(),
+            paused,
+            goals: run.goals().into(),
+            log: run.log().into(),
+        }
+    }
+
+    /// Brings the status up to `run`; true when something a watcher cares about changed.
+    fn update(&mut self, run: &Run, paused: bool) -> bool {
+        self.at = run.now();
+        let goals = run.goals();
+        let mut changed = false;
+        if goals.len() != self.goals.len()
+            || goals
+                .iter()
+                .zip(self.goals.iter())
+                .any(|(a, b)| a.state != b.state)
+        {
+            self.goals = goals.into();
+            changed = true;
+        }
+        if self.seed != run.seed() || self.log.as_ref() != run.log() {
+            self.seed = run.seed();
+            self.log = run.log().into();
+            changed = true;
+        }
+        if self.paused != paused {
+            self.paused = paused;
+            changed = true;
+        }
+        changed
+    }
+}
+
 /// Runs a sandbox until it has had no client for the idle timeout or every handle is gone.
 pub async fn run_sandbox(
     id: SandboxId,
     mut run: Run,
     mut requests: mpsc::Receiver<Request>,
     frames: broadcast::Sender<Arc<Broadcast>>,
+    status: watch::Sender<Status>,
     settings: SandboxSettings,
 ) {
     let mut task = Task {
+        status,
         id,
         controls: Controls {
             speed: 1.0,
@@ -100,6 +155,7 @@ pub async fn run_sandbox(
 }
 
 struct Task {
+    status: watch::Sender<Status>,
     id: SandboxId,
     controls: Controls,
     /// The number of the last broadcast.
@@ -142,7 +198,12 @@ impl Task {
             self.broadcast(frame::snapshot(self.id, self.seq + 1, run, self.controls));
         } else if self.dirty || run.has_pending() {
             self.broadcast(frame::frame(self.seq + 1, run, self.controls));
+        } else {
+            return;
         }
+        let paused = self.controls.paused;
+        self.status
+            .send_if_modified(|status| status.update(run, paused));
     }
 
     fn broadcast(&mut self, message: Arc<Broadcast>) {
@@ -167,6 +228,10 @@ impl Task {
                 if let Err(refusal) = self.client_message(run, message, &reply) {
                     send_reply(&reply, protocol::error(refusal.code, &refusal.message));
                 }
+                // A command changes the log even when nobody watches (a session's broadcast fault).
+                let paused = self.controls.paused;
+                self.status
+                    .send_if_modified(|status| status.update(run, paused));
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod pages;
 pub mod security;
+pub mod sessions;
 pub mod shutdown;
 pub mod state;
 pub mod static_files;
@@ -29,6 +30,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/exercises", get(api::exercises))
         .route("/api/sandboxes", post(api::create_sandbox))
         .route("/ws/sandboxes/{id}", get(ws::sandbox_socket))
+        .merge(sessions::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::map_response(

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::exercise::Catalog;
 use crate::sandbox::{SandboxManager, SandboxSettings};
+use crate::session::Sessions;
 use crate::web::shutdown::Shutdown;
 
 /// Shared, cheaply cloned server state. Fields are `Arc`s or handles, so a clone per request costs a few
@@ -16,6 +17,8 @@ pub struct AppState {
     pub catalog: Catalog,
     /// The live sandboxes and the WebSocket client cap.
     pub sandboxes: SandboxManager,
+    /// Workshop sessions, with their own sandboxes and store.
+    pub sessions: Sessions,
 }
 
 impl AppState {
@@ -26,13 +29,25 @@ impl AppState {
     }
 
     /// State with a catalog the caller loaded (the server, to watch its directory; tests, with their own).
+    /// Sessions are kept in memory only; the server uses [`AppState::with_sessions`] for its data dir.
     pub fn with_catalog(config: Config, catalog: Catalog) -> Self {
+        let sessions = match Sessions::open(None, catalog.clone(), config.limits) {
+            Ok(sessions) => sessions,
+            // An in-memory database needs no file; failing here means SQLite itself cannot start.
+            Err(error) => panic!("cannot start an in-memory session store: {error}"),
+        };
+        Self::with_sessions(config, catalog, sessions)
+    }
+
+    /// State with sessions the caller opened (on the data directory, restoring stored sessions).
+    pub fn with_sessions(config: Config, catalog: Catalog, sessions: Sessions) -> Self {
         let sandboxes = SandboxManager::new(SandboxSettings::from_limits(&config.limits));
         Self {
             config: Arc::new(config),
             shutdown: Shutdown::new(),
             catalog,
             sandboxes,
+            sessions,
         }
     }
 }

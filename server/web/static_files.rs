@@ -117,6 +117,26 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/controls.js"),
     ),
     asset(
+        "css/session.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/session.css"),
+    ),
+    asset(
+        "js/session-join.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/session-join.js"),
+    ),
+    asset(
+        "js/session-facilitator.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/session-facilitator.js"),
+    ),
+    asset(
+        "js/session-stage.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/session-stage.js"),
+    ),
+    asset(
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

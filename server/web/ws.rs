@@ -23,7 +23,8 @@ use tokio::time::Instant;
 
 use crate::sandbox::frame::Broadcast;
 use crate::sandbox::manager::RequestError;
-use crate::sandbox::protocol::{self, ErrorCode, parse_client};
+use crate::sandbox::protocol::{self, ClientMessage, ErrorCode, parse_client};
+use crate::sandbox::run::Refusal;
 use crate::sandbox::runtime::Request;
 use crate::sandbox::{SandboxHandle, SandboxId};
 use crate::web::shutdown::Shutdown;
@@ -77,7 +78,7 @@ pub async fn sandbox_socket(
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_failed_upgrade(|error| tracing::debug!(%error, "WebSocket upgrade failed"))
-        .on_upgrade(move |socket| client(socket, sandbox, rate, shutdown, permit)))
+        .on_upgrade(move |socket| client(socket, sandbox, Policy::open(), rate, shutdown, permit)))
 }
 
 /// Whether a browser page on this server opened the socket: no Origin (not a browser), or an Origin whose
@@ -99,6 +100,34 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
+/// Checks a client message before it reaches the sandbox; a refusal is sent back to the client instead.
+pub type Guard = Arc<dyn Fn(&ClientMessage) -> Result<(), Refusal> + Send + Sync>;
+
+/// Something for one client from outside its sandbox (a workshop session's notices).
+#[derive(Debug, Clone)]
+pub enum Outside {
+    /// A protocol message, sent as is.
+    Text(Utf8Bytes),
+    /// Close the connection (the client's sandbox changed, the session ended).
+    Close { code: u16, reason: &'static str },
+}
+
+/// What a connection may do beyond watching: the open `/ws/sandboxes/{id}` route lets every message
+/// through; a workshop session's routes pass a guard (read-only viewers, a paused room) and its notices.
+pub struct Policy {
+    pub guard: Option<Guard>,
+    pub outside: Option<broadcast::Receiver<Outside>>,
+}
+
+impl Policy {
+    pub fn open() -> Self {
+        Self {
+            guard: None,
+            outside: None,
+        }
+    }
+}
+
 /// How the connection ends, decided by the receive task and written by the send task.
 struct Close {
     code: u16,
@@ -106,9 +135,10 @@ struct Close {
 }
 
 /// Runs one client until either side ends. `_permit` holds its place under the client cap.
-async fn client(
+pub async fn client(
     socket: WebSocket,
     sandbox: SandboxHandle,
+    policy: Policy,
     rate: NonZeroU32,
     shutdown: Shutdown,
     _permit: OwnedSemaphorePermit,
@@ -124,9 +154,17 @@ async fn client(
         frames,
         replies_rx,
         close_rx,
+        policy.outside,
         shutdown,
     ));
-    let mut receive = tokio::spawn(receive_loop(stream, sandbox, replies, close, rate));
+    let mut receive = tokio::spawn(receive_loop(
+        stream,
+        sandbox,
+        replies,
+        close,
+        policy.guard,
+        rate,
+    ));
     tokio::select! {
         _ = &mut send => receive.abort(),
         _ = &mut receive => {
@@ -147,6 +185,7 @@ async fn send_loop(
     mut frames: broadcast::Receiver<Arc<Broadcast>>,
     mut replies: mpsc::Receiver<Utf8Bytes>,
     mut close: oneshot::Receiver<Close>,
+    mut outside: Option<broadcast::Receiver<Outside>>,
     shutdown: Shutdown,
 ) {
     let Some(mut after) = resync(&mut sink, &sandbox).await else {
@@ -177,6 +216,19 @@ async fn send_loop(
                 return;
             }
             Some(text) = replies.recv() => sink.send(Message::Text(text)).await,
+            received = next_outside(&mut outside) => match received {
+                Ok(Outside::Text(text)) => sink.send(Message::Text(text)).await,
+                Ok(Outside::Close { code, reason }) => {
+                    close_with(&mut sink, code, reason).await;
+                    return;
+                }
+                // A notice missed is not worth closing over; the sender has ended: keep the sandbox.
+                Err(RecvError::Lagged(_)) => Ok(()),
+                Err(RecvError::Closed) => {
+                    outside = None;
+                    Ok(())
+                }
+            },
             received = frames.recv() => match received {
                 Ok(broadcast) if broadcast.seq > after => {
                     after = broadcast.seq;
@@ -220,6 +272,16 @@ async fn send_loop(
     }
 }
 
+/// The next message from outside, or never when there is no such stream.
+async fn next_outside(
+    outside: &mut Option<broadcast::Receiver<Outside>>,
+) -> Result<Outside, RecvError> {
+    match outside {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Sends a fresh snapshot and returns its number, or closes when the sandbox has ended.
 async fn resync(sink: &mut Sink, sandbox: &SandboxHandle) -> Option<u64> {
     let Some(snapshot) = sandbox.snapshot().await else {
@@ -244,6 +306,7 @@ async fn receive_loop(
     sandbox: SandboxHandle,
     replies: mpsc::Sender<Utf8Bytes>,
     close: oneshot::Sender<Close>,
+    guard: Option<Guard>,
     rate: NonZeroU32,
 ) {
     let mut limiter = RateLimiter::new(rate);
@@ -317,6 +380,10 @@ async fn receive_loop(
                 continue;
             }
         };
+        if let Some(Err(refusal)) = guard.as_ref().map(|guard| guard(&message)) {
+            reply(&replies, protocol::error(refusal.code, &refusal.message));
+            continue;
+        }
         let request = Request::Client {
             message,
             reply: replies.clone(),

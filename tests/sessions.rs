@@ -1,0 +1,694 @@
+//! Workshop sessions over a real socket: a server on `127.0.0.1:0`, many tokio-tungstenite clients, HTTP
+//! through `oneshot` on the same state. Nothing sleeps: every wait is for a message, bounded by
+//! [`TEST_TIMEOUT`].
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use eda_playground::config::Config;
+use eda_playground::exercise::Catalog;
+use eda_playground::serve::serve;
+use eda_playground::session::Sessions;
+use eda_playground::web::{AppState, app};
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tower::ServiceExt;
+
+const TEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Orders to a queue read by billing; a goal that breaks at billing's first failure, so a poison
+/// message changes a learner's progress at once. Long ack deadline: the stage is acted by people.
+const EXERCISE: &str = r#"
+id = "session-test"
+title = "Session test"
+part = "failures"
+order = 1
+minutes = 5
+summary = "A queue, a producer, a consumer."
+run_for_ms = 600000
+seed = 7
+instructions = "Watch the orders flow."
+hints = ["Look at the dead letters."]
+
+[scenario]
+[[scenario.channels]]
+name = "orders"
+kind = "queue"
+max_deliveries = 3
+ack_deadline_ms = 600000
+
+[[scenario.producers]]
+name = "checkout"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 5
+payload = { amount = 10 }
+
+[[scenario.consumers]]
+name = "billing"
+channel = "orders"
+processing_ms = 5
+effect = { kind = "once", label = "charged" }
+design = { instances = 1 }
+
+[[goals]]
+id = "no-failures"
+description = "Billing never fails"
+check = { kind = "max_failures", consumer = "billing", max = 0 }
+
+[solution]
+knobs = {}
+explanation = "Nothing to change."
+"#;
+
+struct TestApp {
+    addr: SocketAddr,
+    state: AppState,
+    _dirs: Vec<TempDir>,
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(prefix: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn catalog() -> (Catalog, TempDir) {
+    let dir = TempDir::new("eda-session-exercises");
+    std::fs::write(dir.0.join("session-test.toml"), EXERCISE).unwrap();
+    let catalog = Catalog::load(Some(&dir.0));
+    assert!(
+        catalog.get("session-test").is_some(),
+        "the test exercise does not load: {:?}",
+        catalog.errors()
+    );
+    (catalog, dir)
+}
+
+async fn spawn_app(config: Config, data: Option<&Path>) -> TestApp {
+    let (catalog, dir) = catalog();
+    let sessions = Sessions::open(data, catalog.clone(), config.limits).unwrap();
+    let state = AppState::with_sessions(config, catalog, sessions);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, state.clone()));
+    TestApp {
+        addr,
+        state,
+        _dirs: vec![dir],
+    }
+}
+
+impl TestApp {
+    async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.addr.to_string())
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = if body.is_null() {
+            Body::empty()
+        } else {
+            Body::from(body.to_string())
+        };
+        let response = app(self.state.clone())
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Starts a session; returns its code and the facilitator's token.
+    async fn session(&self) -> (String, String) {
+        let (status, body) = self
+            .http(
+                "POST",
+                "/api/sessions",
+                None,
+                json!({"exercise": "session-test"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["code"].as_str().unwrap().to_owned(),
+            body["facilitator_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn join(&self, code: &str, name: &str) -> (u64, String) {
+        let (status, body) = self
+            .http(
+                "POST",
+                &format!("/api/sessions/{code}/learners"),
+                None,
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["learner"].as_u64().unwrap(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn act(&self, code: &str, token: &str, action: Value) -> (StatusCode, Value) {
+        self.http(
+            "POST",
+            &format!("/api/sessions/{code}/actions"),
+            Some(token),
+            action,
+        )
+        .await
+    }
+
+    async fn connect(&self, path: &str, token: Option<&str>) -> Result<Client, u16> {
+        let mut request = format!("ws://{}{path}", self.addr)
+            .into_client_request()
+            .unwrap();
+        if let Some(token) = token {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        match tokio::time::timeout(TEST_TIMEOUT, tokio_tungstenite::connect_async(request))
+            .await
+            .unwrap()
+        {
+            Ok((ws, _)) => Ok(Client { ws }),
+            Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(other) => panic!("handshake failed unexpectedly: {other}"),
+        }
+    }
+}
+
+struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    async fn send(&mut self, message: Value) {
+        self.ws
+            .send(Message::text(message.to_string()))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON message; panics on a close or a timeout.
+    async fn next(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(TEST_TIMEOUT, self.ws.next())
+                .await
+                .expect("no message within the test timeout");
+            match message {
+                Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).unwrap(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("connection ended: {other:?}"),
+            }
+        }
+    }
+
+    /// Reads until a message satisfies `wanted`, and returns it.
+    async fn until(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let message = self.next().await;
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn learners_progress_reaches_the_dashboard_and_a_fault_reaches_every_sandbox() {
+    let app = spawn_app(Config::default(), None).await;
+    let (code, facilitator) = app.session().await;
+    let mut learners = Vec::new();
+    for n in 0..12 {
+        let (id, token) = app.join(&code, &format!("learner {n}")).await;
+        let mut client = app
+            .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&token))
+            .await
+            .unwrap();
+        let snapshot = client.next().await;
+        assert_eq!(snapshot["type"], "snapshot");
+        assert_eq!(snapshot["exercise"], "session-test");
+        learners.push((id, token, client));
+    }
+    let mut dashboard = app
+        .connect(
+            &format!("/ws/sessions/{code}/dashboard"),
+            Some(&facilitator),
+        )
+        .await
+        .unwrap();
+    let roster = dashboard.next().await;
+    assert_eq!(roster["type"], "roster");
+    assert_eq!(roster["learners"].as_array().unwrap().len(), 12);
+    assert_eq!(roster["learners"][3]["name"], "learner 3");
+
+    // Learner 0 breaks their goal with a poison message; the dashboard sees it.
+    let (id0, _, client0) = &mut learners[0];
+    client0.send(json!({"type": "speed", "speed": 20})).await;
+    client0
+        .send(json!({"type": "command", "command": {"kind": "inject_poison", "channel": "orders"}}))
+        .await;
+    let id0 = *id0;
+    dashboard
+        .until(|m| {
+            m["type"] == "learners"
+                && m["learners"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|l| l["id"] == id0 && l["goals_broken"] == 1)
+        })
+        .await;
+
+    // One fault for everyone reaches every sandbox.
+    let (status, outcome) = app
+        .act(
+            &code,
+            &facilitator,
+            json!({"type": "fault", "command": {"kind": "crash", "consumer": "billing"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("applied in 12 of 12"),
+        "{outcome}"
+    );
+    for (_, _, client) in &mut learners {
+        client
+            .until(|m| {
+                m["markers"]
+                    .as_array()
+                    .is_some_and(|markers| markers.iter().any(|k| k["label"] == "crash"))
+            })
+            .await;
+    }
+
+    // Pause everyone: learners cannot play until the facilitator resumes.
+    let (status, _) = app
+        .act(&code, &facilitator, json!({"type": "pause_all"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, client1) = &mut learners[1];
+    client1.send(json!({"type": "play"})).await;
+    let refused = client1.until(|m| m["type"] == "error").await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("paused"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_reconnecting_learner_gets_the_same_sandbox_back() {
+    let app = spawn_app(Config::default(), None).await;
+    let (code, _) = app.session().await;
+    let (_, token) = app.join(&code, "Ada").await;
+    let path = format!("/ws/sessions/{code}/sandbox");
+    let mut first = app.connect(&path, Some(&token)).await.unwrap();
+    let snapshot = first.next().await;
+    first
+        .send(json!({"type": "command", "command": {"kind": "crash", "consumer": "billing"}}))
+        .await;
+    first
+        .until(|m| m["markers"].as_array().is_some_and(|k| !k.is_empty()))
+        .await;
+    drop(first);
+
+    let mut again = app.connect(&path, Some(&token)).await.unwrap();
+    let back = again.next().await;
+    assert_eq!(back["type"], "snapshot");
+    assert_eq!(
+        back["sandbox"], snapshot["sandbox"],
+        "the same sandbox, not a new one"
+    );
+    assert_eq!(back["commands"][0]["command"]["kind"], "crash");
+}
+
+#[tokio::test]
+async fn learners_cannot_act_as_facilitator_or_reach_each_others_sandbox() {
+    let app = spawn_app(Config::default(), None).await;
+    let (code, facilitator) = app.session().await;
+    let (other_code, other_facilitator) = app.session().await;
+    let (_, ada) = app.join(&code, "Ada").await;
+    let (bob_id, bob) = app.join(&code, "Bob").await;
+    let pause = json!({"type": "pause_all"});
+
+    // Facilitator actions: no token, a learner's token, a guessed token, another session's token.
+    assert_eq!(
+        app.act(&code, "", pause.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.act(&code, &ada, pause.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let guess = "0".repeat(64);
+    assert_eq!(
+        app.act(&code, &guess, pause.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.act(&code, &other_facilitator, pause.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.act(&code, &facilitator, pause.clone()).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.http(
+            "GET",
+            &format!("/api/sessions/{code}/roster"),
+            Some(&ada),
+            Value::Null
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    // Ada's token means nothing in another session.
+    assert_eq!(
+        app.http(
+            "POST",
+            &format!("/api/sessions/{other_code}/me"),
+            Some(&ada),
+            Value::Null
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Sockets: the dashboard and another learner's sandbox need the facilitator's token.
+    assert_eq!(
+        app.connect(&format!("/ws/sessions/{code}/dashboard"), Some(&ada))
+            .await
+            .err(),
+        Some(403)
+    );
+    assert_eq!(
+        app.connect(
+            &format!("/ws/sessions/{code}/sandbox?learner={bob_id}"),
+            Some(&ada)
+        )
+        .await
+        .err(),
+        Some(403)
+    );
+    assert_eq!(
+        app.connect(&format!("/ws/sessions/{code}/sandbox"), None)
+            .await
+            .err(),
+        Some(401)
+    );
+
+    // Bob's sandbox, known by id, is not reachable through the open sandbox route.
+    let mut bob_client = app
+        .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&bob))
+        .await
+        .unwrap();
+    let snapshot = bob_client.next().await;
+    let id = snapshot["sandbox"].as_str().unwrap();
+    assert_eq!(
+        app.connect(&format!("/ws/sandboxes/{id}"), None)
+            .await
+            .err(),
+        Some(404)
+    );
+
+    // The facilitator may watch Bob's sandbox, read-only.
+    let mut watcher = app
+        .connect(
+            &format!("/ws/sessions/{code}/sandbox?learner={bob_id}"),
+            Some(&facilitator),
+        )
+        .await
+        .unwrap();
+    assert_eq!(watcher.next().await["sandbox"], snapshot["sandbox"]);
+    watcher
+        .send(json!({"type": "command", "command": {"kind": "crash", "consumer": "billing"}}))
+        .await;
+    let refused = watcher.until(|m| m["type"] == "error").await;
+    assert_eq!(refused["code"], "not_allowed");
+
+    // Pages never carry a token.
+    let (_, roster) = app
+        .http(
+            "GET",
+            &format!("/api/sessions/{code}/roster"),
+            Some(&facilitator),
+            Value::Null,
+        )
+        .await;
+    assert!(!roster.to_string().contains(&ada));
+    assert!(!roster.to_string().contains(&facilitator));
+}
+
+#[tokio::test]
+async fn caps_give_a_clear_message() {
+    let mut config = Config::default();
+    config.limits.max_learners = std::num::NonZeroUsize::new(2).unwrap();
+    config.limits.max_sessions = std::num::NonZeroUsize::new(1).unwrap();
+    let app = spawn_app(config, None).await;
+    let (code, _) = app.session().await;
+    app.join(&code, "one").await;
+    app.join(&code, "two").await;
+    let (status, body) = app
+        .http(
+            "POST",
+            &format!("/api/sessions/{code}/learners"),
+            None,
+            json!({"name": "three"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body["error"].as_str().unwrap().contains("full"), "{body}");
+    let (status, body) = app
+        .http(
+            "POST",
+            "/api/sessions",
+            None,
+            json!({"exercise": "session-test"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body["error"].as_str().unwrap().contains("maximum"),
+        "{body}"
+    );
+    let (status, _) = app
+        .http(
+            "POST",
+            "/api/sessions/ZZZ-ZZZ/learners",
+            None,
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_restart_restores_sessions_and_sandboxes_from_the_database() {
+    let data = TempDir::new("eda-session-data");
+    let (code, facilitator, token, seed, commands) = {
+        let app = spawn_app(Config::default(), Some(&data.0)).await;
+        let (code, facilitator) = app.session().await;
+        let (_, token) = app.join(&code, "Grace").await;
+        let mut client = app
+            .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&token))
+            .await
+            .unwrap();
+        let snapshot = client.next().await;
+        client
+            .send(json!({"type": "command", "command": {"kind": "inject_poison", "channel": "orders"}}))
+            .await;
+        client
+            .send(json!({"type": "command", "command": {"kind": "crash", "consumer": "billing"}}))
+            .await;
+        let after = client
+            .until(|m| {
+                m["markers"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k["label"] == "crash"))
+            })
+            .await;
+        assert!(after["type"] == "frame" || after["type"] == "snapshot");
+        // Let the status reach the store, then stop the server.
+        let (status, _) = app
+            .act(&code, &facilitator, json!({"type": "reveal_hint"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        drop(client);
+        wait_for_saved_log(&app, &code, 2).await;
+        assert!(app.state.sessions.store().flush().await);
+        app.state.shutdown.trigger();
+        (code, facilitator, token, snapshot["seed"].clone(), 2)
+    };
+
+    let app = spawn_app(Config::default(), Some(&data.0)).await;
+    let (status, roster) = app
+        .http(
+            "GET",
+            &format!("/api/sessions/{code}/roster"),
+            Some(&facilitator),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(roster["learners"][0]["name"], "Grace");
+    assert_eq!(roster["session"]["hints_revealed"], 1);
+    let mut client = app
+        .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&token))
+        .await
+        .unwrap();
+    let snapshot = client.next().await;
+    assert_eq!(snapshot["seed"], seed);
+    let logged = snapshot["commands"].as_array().unwrap();
+    assert_eq!(logged.len(), commands);
+    assert_eq!(logged[0]["command"]["kind"], "inject_poison");
+    assert_eq!(logged[1]["command"]["kind"], "crash");
+}
+
+/// Waits on the room's state (not the clock) until the learner's run has `commands` commands saved.
+async fn wait_for_saved_log(app: &TestApp, code: &str, commands: usize) {
+    let room = app.state.sessions.find(code).unwrap();
+    let mut status = {
+        let state = room.lock();
+        state.learners[0].sandbox.as_ref().unwrap().status()
+    };
+    tokio::time::timeout(TEST_TIMEOUT, status.wait_for(|s| s.log.len() >= commands))
+        .await
+        .unwrap()
+        .unwrap();
+    // The watcher copies it into the room right after the status changes; the store write follows.
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        loop {
+            if room.lock().learners[0].run.log.len() >= commands {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn on_the_stage_a_learner_acts_only_on_their_own_instance() {
+    let app = spawn_app(Config::default(), None).await;
+    let (code, facilitator) = app.session().await;
+    let (_, ada) = app.join(&code, "Ada").await;
+    let (_, bob) = app.join(&code, "Bob").await;
+    let stage = format!("/api/sessions/{code}/stage");
+    let (status, _) = app
+        .http("POST", &stage, Some(&ada), json!({"action": "leave"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no stage yet");
+    let (status, body) = app
+        .act(
+            &code,
+            &facilitator,
+            json!({"type": "open_stage", "exercise": "session-test"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Watching is read-only for learners.
+    let mut watcher = app
+        .connect(&format!("/ws/sessions/{code}/stage"), Some(&bob))
+        .await
+        .unwrap();
+    assert_eq!(watcher.next().await["type"], "snapshot");
+    watcher
+        .send(json!({"type": "command", "command": {"kind": "crash", "consumer": "billing"}}))
+        .await;
+    assert_eq!(
+        watcher.until(|m| m["type"] == "error").await["code"],
+        "not_allowed"
+    );
+
+    let (status, mine) = app
+        .http(
+            "POST",
+            &stage,
+            Some(&ada),
+            json!({"action": "volunteer", "consumer": "billing"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["consumer"], "billing");
+    assert_eq!(
+        mine["instance"], 1,
+        "billing had one instance; Ada's is the next"
+    );
+    let (status, again) = app
+        .http(
+            "POST",
+            &stage,
+            Some(&ada),
+            json!({"action": "volunteer", "consumer": "billing"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{again}");
+
+    // Bob is not on stage: he cannot settle or take anyone offline.
+    let settle = json!({"action": "settle", "message": "0000000000000001", "outcome": "ack"});
+    assert_eq!(
+        app.http("POST", &stage, Some(&bob), settle.clone()).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    // Ada settling a message she does not hold is refused by the engine.
+    let (status, refused) = app.http("POST", &stage, Some(&ada), settle).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+
+    let (status, _) = app
+        .http("POST", &stage, Some(&ada), json!({"action": "leave"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, roster) = app
+        .http(
+            "GET",
+            &format!("/api/sessions/{code}/roster"),
+            Some(&facilitator),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(roster["session"]["volunteers"][0]["offline"], true);
+}
