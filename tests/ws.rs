@@ -62,6 +62,16 @@ processing_ms = 5
 effect = { kind = "once", label = "charged" }
 design = { instances = 2 }
 
+[[knobs]]
+id = "delivery-limit"
+label = "Deliveries before a message is dead-lettered"
+channel = "orders"
+field = "max_deliveries"
+options = [
+  { id = "three", value = 3 },
+  { id = "five", value = 5 },
+]
+
 [[goals]]
 id = "once"
 description = "Every order is charged exactly once"
@@ -817,4 +827,45 @@ async fn a_sandbox_without_clients_ends_after_the_idle_timeout() {
         "an ended sandbox answers nothing"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_restart_knob_rebuilds_the_run_and_travels_in_the_run_file() {
+    let test = spawn_app().await;
+    let path = test.sandbox();
+    let mut client = test.connect(&path).await;
+    let first = client.snapshot().await;
+    assert_eq!(first["choices"], json!({}));
+    client.send(json!({"type":"pause"})).await;
+    client
+        .send(json!({"type":"reset","choices":{"delivery-limit":"five"}}))
+        .await;
+    let rebuilt = client.snapshot().await;
+    assert_eq!(rebuilt["at"], 0);
+    assert_eq!(rebuilt["choices"], json!({"delivery-limit":"five"}));
+    client
+        .send(json!({"type":"command","command":{"kind":"inject_poison","channel":"orders"}}))
+        .await;
+    client.send(json!({"type":"speed","speed":20.0})).await;
+    client.send(json!({"type":"play"})).await;
+    let dead = client
+        .until("the poison dead-lettered", |m| has_event(m, "dead_lettered"))
+        .await;
+    let attempts = dead["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "dead_lettered")
+        .map(|e| e["attempts"].clone());
+    assert_eq!(attempts, Some(json!(5)), "the channel was rebuilt with the chosen limit");
+    client.send(json!({"type":"export"})).await;
+    let exported = client.until("the export", |m| m["type"] == "run_file").await;
+    assert_eq!(exported["run"]["choices"], json!({"delivery-limit":"five"}));
+
+    client
+        .send(json!({"type":"reset","choices":{"delivery-limit":"seven"}}))
+        .await;
+    let error = client.error().await;
+    assert_eq!(error["code"], "not_allowed");
+    assert!(error["message"].as_str().unwrap().contains("seven"), "{error}");
 }

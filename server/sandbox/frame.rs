@@ -47,6 +47,7 @@ pub fn snapshot(id: SandboxId, seq: u64, run: &Run, controls: Controls) -> Arc<B
         markers: run.markers(),
         commands: run.log(),
         history_ms: run.history_ms(),
+        choices: run.choices(),
     });
     Arc::new(Broadcast {
         seq,

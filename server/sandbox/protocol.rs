@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, DeadLetterView, Metrics, Millis, Topology, TraceEvent};
 use crate::exercise::GoalStatus;
+use crate::exercise::model::Choices;
 
 use super::run_file::{RunFile, TimedCommand};
 
@@ -44,6 +45,9 @@ pub struct Snapshot<'a> {
     pub commands: &'a [TimedCommand],
     /// The furthest virtual time this run has reached: a timeline can seek anywhere in `0..=history_ms`.
     pub history_ms: Millis,
+    /// The options chosen for the exercise's restart knobs (knob id → option id); knobs not named
+    /// are at their default.
+    pub choices: &'a Choices,
 }
 
 /// What changed since the previous frame.
@@ -171,6 +175,10 @@ pub enum ClientMessage {
     Reset {
         #[serde(default)]
         new_seed: bool,
+        /// Restart with these options for the exercise's restart knobs (knob id → option id). Without
+        /// it the run keeps the options it has.
+        #[serde(default)]
+        choices: Option<Choices>,
     },
     Seek {
         at: Millis,
@@ -270,7 +278,10 @@ mod tests {
         ));
         assert!(matches!(
             parse_client(r#"{"type":"reset"}"#),
-            Ok(ClientMessage::Reset { new_seed: false })
+            Ok(ClientMessage::Reset {
+                new_seed: false,
+                choices: None
+            })
         ));
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::engine::{
     CommandError, DeadLetterView, Millis, ScenarioError, TraceEvent, TraceKind, World,
 };
+use crate::exercise::model::Choices;
 use crate::exercise::{Exercise, GoalStatus, GoalTracker};
 
 use super::protocol::{ErrorCode, Marker};
@@ -50,6 +51,8 @@ impl Refusal {
 pub struct Run {
     exercise: Arc<Exercise>,
     seed: u64,
+    /// Options of the exercise's restart knobs; the world is built from the scenario they give.
+    choices: Choices,
     world: World,
     tracker: GoalTracker,
     /// The timed command log. After a seek back, the commands past `now` stay until the learner forks.
@@ -77,11 +80,42 @@ impl Run {
         seed: u64,
         recent_cap: usize,
     ) -> Result<Self, ScenarioError> {
-        let world = World::new(&exercise.scenario, seed)?;
+        Self::build(exercise, seed, Choices::new(), recent_cap).map_err(|refusal| ScenarioError {
+            field: "knobs".into(),
+            reason: refusal.message,
+        })
+    }
+
+    /// A run of the scenario the given restart-knob options make of the exercise.
+    pub fn with_choices(
+        exercise: Arc<Exercise>,
+        seed: u64,
+        choices: Choices,
+        recent_cap: usize,
+    ) -> Result<Self, Refusal> {
+        Self::build(exercise, seed, choices, recent_cap)
+    }
+
+    fn build(
+        exercise: Arc<Exercise>,
+        seed: u64,
+        choices: Choices,
+        recent_cap: usize,
+    ) -> Result<Self, Refusal> {
+        let scenario = exercise
+            .scenario_for(&choices)
+            .map_err(|e| Refusal::new(ErrorCode::NotAllowed, e.to_string()))?;
+        let world = World::new(&scenario, seed).map_err(|e| {
+            Refusal::new(
+                ErrorCode::NotAllowed,
+                format!("These options do not make a runnable system: {e}"),
+            )
+        })?;
         let tracker = GoalTracker::new(&exercise);
         let mut run = Self {
             exercise,
             seed,
+            choices,
             world,
             tracker,
             log: Vec::new(),
@@ -107,6 +141,10 @@ impl Run {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    pub fn choices(&self) -> &Choices {
+        &self.choices
     }
 
     pub fn now(&self) -> Millis {
@@ -264,6 +302,13 @@ impl Run {
         self.rebuild(seed, Vec::new())
     }
 
+    /// Back to time 0 with an empty log and new options for the restart knobs. The run is unchanged
+    /// when the options are refused.
+    pub fn reset_with(&mut self, seed: u64, choices: Choices) -> Result<(), Refusal> {
+        *self = Run::with_choices(self.exercise.clone(), seed, choices, self.recent_cap)?;
+        Ok(())
+    }
+
     /// Replaces this run with the one a run file describes, paused where it was saved.
     pub fn import(&mut self, file: RunFile) -> Result<(), Refusal> {
         file.validate(&self.exercise).map_err(bad_run_file)?;
@@ -272,8 +317,12 @@ impl Run {
                 Refusal::new(ErrorCode::NotAllowed, format!("command {index}: {reason}"))
             })?;
         }
-        let mut candidate = Run::new(self.exercise.clone(), file.seed, self.recent_cap)
-            .map_err(|_| Refusal::new(ErrorCode::Internal, "This exercise cannot be loaded."))?;
+        let mut candidate = Run::with_choices(
+            self.exercise.clone(),
+            file.seed,
+            file.choices.clone(),
+            self.recent_cap,
+        )?;
         for (index, timed) in file.commands.iter().enumerate() {
             candidate.advance_to(timed.at);
             candidate.world.check(&timed.command).map_err(|e| {
@@ -297,6 +346,7 @@ impl Run {
 
     pub fn export(&self) -> RunFile {
         RunFile::new(&self.exercise.id, self.seed, self.log.clone(), self.now())
+            .with_choices(self.choices.clone())
     }
 
     pub fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetterView>, Refusal> {
@@ -304,7 +354,16 @@ impl Run {
     }
 
     fn rebuild(&mut self, seed: u64, log: Vec<TimedCommand>) -> Result<(), ScenarioError> {
-        let mut fresh = Run::new(self.exercise.clone(), seed, self.recent_cap)?;
+        let mut fresh = Run::build(
+            self.exercise.clone(),
+            seed,
+            self.choices.clone(),
+            self.recent_cap,
+        )
+        .map_err(|refusal| ScenarioError {
+            field: "knobs".into(),
+            reason: refusal.message,
+        })?;
         fresh.log = log;
         *self = fresh;
         Ok(())

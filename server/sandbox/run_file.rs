@@ -3,6 +3,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, Millis};
 use crate::exercise::Exercise;
+use crate::exercise::model::Choices;
 
 /// The `"format"` of a run file.
 pub const RUN_FILE_FORMAT: &str = "eda-playground-run";
@@ -19,7 +20,7 @@ pub struct TimedCommand {
     pub command: Command,
 }
 
-/// `{"format":"eda-playground-run","version":1,"exercise":…,"seed":…,"commands":[…],"at":…}`
+/// `{"format":"eda-playground-run","version":1,"exercise":…,"seed":…,"choices":{…},"commands":[…],"at":…}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFile {
     pub format: String,
@@ -29,6 +30,9 @@ pub struct RunFile {
     pub commands: Vec<TimedCommand>,
     /// Where the run was when it was saved; an import replays up to here and pauses.
     pub at: Millis,
+    /// The options of the exercise's restart knobs the run was built with (knob id → option id).
+    #[serde(default)]
+    pub choices: Choices,
 }
 
 /// Why a run file cannot be loaded into a sandbox. The text is shown to the learner.
@@ -49,6 +53,7 @@ pub enum RunFileError {
 }
 
 impl RunFile {
+    /// A run file of a run built with the exercise's default options.
     pub fn new(exercise: &str, seed: u64, commands: Vec<TimedCommand>, at: Millis) -> Self {
         Self {
             format: RUN_FILE_FORMAT.to_owned(),
@@ -57,7 +62,14 @@ impl RunFile {
             seed,
             commands,
             at,
+            choices: Choices::new(),
         }
+    }
+
+    /// The same run file, for a run built with these restart-knob options.
+    pub fn with_choices(mut self, choices: Choices) -> Self {
+        self.choices = choices;
+        self
     }
 
     /// Checks what can be checked without a world: the header, the size and the time order. Each command

@@ -274,9 +274,12 @@ impl Task {
                 self.controls.speed = speed;
                 self.dirty = true;
             }
-            ClientMessage::Reset { new_seed } => {
+            ClientMessage::Reset { new_seed, choices } => {
                 let seed = if new_seed { random_seed() } else { run.seed() };
-                run.reset(seed).map_err(|e| internal(self.id, &e))?;
+                match choices {
+                    Some(choices) => run.reset_with(seed, choices)?,
+                    None => run.reset(seed).map_err(|e| internal(self.id, &e))?,
+                }
                 self.snapshot_due = true;
             }
             ClientMessage::Seek { at } => {
