@@ -224,7 +224,11 @@ fn spawn_driver(chromedriver: &Path) -> (Child, u16) {
 
 /// The app on a real socket, with the bundled exercises plus the test's own.
 async fn spawn_app() -> (SocketAddr, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("eda-browser-exercises-{}", std::process::id()));
+    // One directory per app: tests run in parallel and each removes its own.
+    static APPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = APPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("eda-browser-exercises-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the exercises directory");
     std::fs::write(dir.join("crash-duplicate.toml"), DUPLICATE_EXERCISE)
         .expect("write the exercise");
@@ -461,6 +465,33 @@ async fn playground_shows_dead_letters_and_duplicates() {
     )
     .await;
     screenshot(client, "time-travel").await;
+
+    // 4. Load a run file from disk: the same exercise, seed and timed crash, replayed to its end, paused.
+    let run_file = exercises.join("run.json");
+    let run = json!({
+        "format": "eda-playground-run", "version": 1, "exercise": "crash-duplicate", "seed": 3,
+        "commands": [{ "at": 500, "command": { "kind": "crash", "consumer": "billing" } }], "at": 2000,
+    });
+    std::fs::write(&run_file, run.to_string()).expect("write the run file");
+    client
+        .find(Locator::Css("#import-file"))
+        .await
+        .expect("file input")
+        .send_keys(&run_file.display().to_string())
+        .await
+        .expect("choose the run file");
+    wait_until(
+        client,
+        "the imported run at 2.0 s",
+        "document.querySelector('#playground').dataset.at === '2000' && document.querySelector('#btn-play').textContent === 'Play'",
+    )
+    .await;
+    wait_until(
+        client,
+        "the imported crash in the log",
+        "[...document.querySelectorAll('#log li')].some(li => li.textContent.includes('0.500') && li.textContent.includes('CRASH'))",
+    )
+    .await;
 
     // The page never asked another host for anything.
     let foreign = client

@@ -1,6 +1,6 @@
 // Messages moving along the edges. Each trace event that moves a message becomes a dot travelling from
 // one anchor of the topology to another; anomalies become a ring with a label where they happen.
-import { s } from "./dom.js";
+import { s, fmtMs } from "./dom.js";
 
 /** Dots and rings on screen at once; the oldest is removed first, so a burst of traffic stays cheap. */
 export const MAX_SPRITES = 140;
@@ -212,11 +212,12 @@ export class RetryClocks {
       soonest.set(p.consumer, { due: Math.min(cur?.due ?? Infinity, p.due), n: (cur?.n ?? 0) + 1 });
     }
     for (const [consumer, { due, n }] of soonest) {
-      const at = view.anchors?.consumerIn[consumer];
-      if (!at) continue;
-      const left = Math.max(0, due - now);
-      const label = `↻ ${n > 1 ? `${n} retries, next` : "retry"} in ${left} ms`;
-      view.dots.append(s("text", { class: "retry-clock", x: at[0] - 6, y: at[1] - 10, "text-anchor": "end" }, label));
+      // Just above the consumer's box, where the message will come back.
+      const left = view.anchors?.consumerIn[consumer];
+      const top = view.anchors?.consumerTop[consumer];
+      if (!left || !top) continue;
+      const label = `↻ ${n > 1 ? `${n} waiting · next` : "retry"} in ${fmtMs(Math.max(0, due - now))}`;
+      view.dots.append(s("text", { class: "retry-clock", x: left[0] + 2, y: Math.max(11, top[1] - 5) }, label));
     }
   }
 }
