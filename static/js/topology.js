@@ -391,9 +391,9 @@ export class TopologyView {
     const up = cm.instances.filter((i) => i.status === "up").length;
     const status = [`${up}/${cm.instances.length} up`, ...flags].join(" · ");
     // The failure count joins the status when the row has room for it.
-    const room = ref.chars - Math.ceil((shown * (size + 6)) / 6.4) - status.length;
+    const rowRoom = ref.chars - Math.ceil((shown * (size + 6)) / 6.4) - status.length;
     const failedText = ` · ${cm.failed} failed`;
-    const failed = cm.failed && failedText.length <= room ? s("tspan", { class: "biz--warn" }, failedText) : "";
+    const failed = cm.failed && failedText.length <= rowRoom ? s("tspan", { class: "biz--warn" }, failedText) : "";
     if (ref.compact) {
       if (flags.length || up < cm.instances.length) ref.biz.append(s("tspan", { class: "biz--warn" }, ` · ${status}`));
     } else {
