@@ -507,6 +507,40 @@ async fn playground_shows_dead_letters_and_duplicates() {
     let _ = std::fs::remove_dir_all(exercises);
 }
 
+/// Every embedded script parses as an ES module: a syntax error in one module stops them all, and this
+/// says which file and line without starting a browser. Needs Node.js; skips loudly without it.
+#[test]
+fn every_script_parses_as_a_module() {
+    use std::io::Write;
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("\n!!! SKIPPED `every_script_parses_as_a_module`: node not found.\n");
+        return;
+    }
+    for asset in static_files::ASSETS
+        .iter()
+        .filter(|a| a.path.ends_with(".js"))
+    {
+        let mut node = Command::new("node")
+            .args(["--input-type=module", "--check"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start node");
+        node.stdin
+            .take()
+            .expect("node stdin")
+            .write_all(asset.body)
+            .expect("write the script");
+        let output = node.wait_with_output().expect("node output");
+        assert!(
+            output.status.success(),
+            "{} does not parse:\n{}",
+            asset.path,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 /// The playground's HTML, CSS and JavaScript (every module it imports) stay under the budget.
 #[tokio::test]
 async fn page_weight_is_within_budget() {
