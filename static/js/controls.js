@@ -162,24 +162,31 @@ export class Controls {
     replace(box, ...this.knobs.map((knob) => {
       const consumer = knob.target?.kind === "consumer" ? this.store.consumerByName(knob.target.name) : null;
       const design = consumer && metrics?.consumers[consumer.id]?.design;
-      const current = design ? knob.options.find((o) => sameValue(o.value, design[knob.field]))?.id : knob.default;
-      const live = knob.live && consumer && design;
+      // A live knob follows the running design; a restart knob, the choices the run was built with.
+      const current = knob.live
+        ? (design ? knob.options.find((o) => sameValue(o.value, design[knob.field]))?.id : knob.default)
+        : (this.store.choices[knob.id] ?? knob.default);
+      const apply = (o) => {
+        if (knob.live) this.command({ kind: "set_design", consumer: consumer.name, design: { ...design, [knob.field]: o.value } });
+        else this.send({ type: "reset", choices: { ...this.store.choices, [knob.id]: o.id } });
+      };
+      const usable = !knob.live || (consumer && design);
       const options = knob.options.map((o) => h("label", { class: "knob__option" },
-        h("input", { type: "radio", name: `knob-${knob.id}`, value: o.id, checked: o.id === (current ?? knob.default), disabled: !live,
-          dataset: { knob: knob.id },
-          onchange: () => this.command({ kind: "set_design", consumer: consumer.name, design: { ...design, [knob.field]: o.value } }) }),
+        h("input", { type: "radio", name: `knob-${knob.id}`, value: o.id, checked: o.id === (current ?? knob.default), disabled: !usable,
+          dataset: { knob: knob.id }, onchange: () => apply(o) }),
         h("span", {}, o.label)));
       return h("fieldset", { class: "knob", dataset: { knob: knob.id } },
         h("legend", {}, knob.label, " ", h("span", { class: "knob__target" }, `(${knob.target?.name ?? ""})`)),
         h("div", { class: "knob__options" }, options),
         knob.help ? h("p", { class: "knob__help" }, knob.help) : null,
-        knob.live ? null : h("p", { class: "knob__help" }, "Changes the system's shape: it applies to a fresh run only."));
+        knob.live || /restart/i.test(knob.help ?? "") ? null
+          : h("p", { class: "knob__help knob__help--restart" }, "Changes the system itself: choosing restarts the run from 0 s with the same seed."));
     }));
   }
 
   /** Re-renders the design panel when a consumer's live design changed (a knob was applied). */
   updateDesign() {
-    const key = JSON.stringify((this.store.metrics?.consumers ?? []).map((c) => c.design));
+    const key = JSON.stringify([(this.store.metrics?.consumers ?? []).map((c) => c.design), this.store.choices]);
     if (key !== this.designKey) {
       this.designKey = key;
       this.renderDesign();

@@ -96,7 +96,7 @@ export class EventLog {
       h("span", { class: "log__text", title: describe(ev, names, msg) }, describe(ev, names, msg)),
       id
         ? h("button", { type: "button", class: "linkish log__msg", title: `Follow message ${id}`, onclick: () => this.onSelect(id) },
-          `${shortId(id)} ${msg ? msg.key : ""}`)
+          `${shortId(id)} ${msg && msg.key !== "?" ? msg.key : ""}`)
         : h("span"));
     return li;
   }

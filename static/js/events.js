@@ -87,7 +87,8 @@ export class Names {
 
 /** One sentence about an event. `msg` is the message record (key, event type) when known. */
 export function describe(ev, names, msg) {
-  const what = msg ? `${msg.event_type} ${msg.key}` : "the message";
+  // A message is known by its type and key from its `published` event on (a database commit comes first).
+  const what = msg && msg.event_type !== "?" ? `${msg.event_type} ${msg.key}` : "the message";
   const inst = () => names.instance(ev.consumer, ev.instance);
   switch (ev.type) {
     case "published": {

@@ -131,7 +131,11 @@ function start(root) {
       case "dead_letters": controls.showDeadLetters(m); break;
       case "run_file": controls.download(m.run); break;
       case "notice": toast(m.message); break;
-      case "error": toast(m.message, "error"); break;
+      case "error":
+        toast(m.message, "error");
+        controls.designKey = ""; // a refused knob must spring back to what the run really has
+        controls.updateDesign();
+        break;
       default: break;
     }
   };

@@ -24,6 +24,7 @@ export class Store {
     this.goals = [];
     this.markers = [];
     this.commands = [];
+    this.choices = {};
     this.events = [];
     this.messages = new Map();
     this.byCorrelation = new Map();
@@ -55,6 +56,7 @@ export class Store {
     this.runForMs = m.run_for_ms;
     this.markers = m.markers || [];
     this.commands = m.commands || [];
+    this.choices = m.choices || {};
     this.applyCommon(m);
     this.historyMs = Math.max(m.history_ms || 0, m.at);
     this.addEvents(m.events || []);
