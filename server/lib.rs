@@ -16,6 +16,7 @@
 //! - [`session`]: workshop sessions: join codes, tokens, rooms with their roster and learner sandboxes,
 //!   the facilitator's live dashboard, the shared stage, and the SQLite store that survives restarts.
 //! - [`loadtest`]: the `loadtest` subcommand: many WebSocket clients on one busy sandbox, measured.
+//! - [`loadtest_session`]: `loadtest --learners N`: a workshop session of N learners and a dashboard.
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -23,6 +24,7 @@ pub mod exercise;
 pub mod headless;
 pub mod healthcheck;
 pub mod loadtest;
+pub mod loadtest_session;
 pub mod sandbox;
 pub mod serve;
 pub mod session;

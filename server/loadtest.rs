@@ -114,6 +114,10 @@ pub struct LoadtestArgs {
     /// Playback speed of the sandbox (0.1 to 20).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Run a workshop session instead: this many learners, each with a running sandbox, and a
+    /// facilitator dashboard (in this process; see `loadtest_session`).
+    #[arg(long, value_parser = crate::config::parse_cap::<usize>)]
+    pub learners: Option<usize>,
 }
 
 /// What a load test measured.
@@ -164,6 +168,9 @@ pub enum LoadtestError {
 
 /// `eda-playground loadtest`.
 pub fn run(args: LoadtestArgs) -> ExitCode {
+    if let Some(learners) = args.learners {
+        return crate::loadtest_session::run(learners, args.seconds, args.speed, args.json);
+    }
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -462,7 +469,7 @@ fn count_events(text: &str) -> u64 {
 }
 
 /// User + system CPU seconds of this process, from `/proc/self/stat` (Linux only).
-fn process_cpu_seconds() -> Option<f64> {
+pub(crate) fn process_cpu_seconds() -> Option<f64> {
     // USER_HZ, the unit of these fields, is 100 on every Linux the playground targets.
     const TICKS_PER_SECOND: f64 = 100.0;
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
@@ -476,7 +483,7 @@ fn process_cpu_seconds() -> Option<f64> {
 }
 
 /// Resident memory of this process in MiB, from `/proc/self/statm` (Linux only).
-fn process_rss_mib() -> Option<f64> {
+pub(crate) fn process_rss_mib() -> Option<f64> {
     // The page size is 4 KiB on the x86-64 and arm64 Linux the playground targets.
     const PAGE_BYTES: f64 = 4096.0;
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
