@@ -92,13 +92,29 @@ pub async fn home(State(state): State<AppState>) -> HomePage {
                 .catalog
                 .entries()
                 .into_iter()
-                .map(|entry| HomeEntry {
+                .map(|mut entry| HomeEntry {
                     playable: state.catalog.get(&entry.id).is_some(),
-                    entry,
+                    entry: CatalogEntry {
+                        error: entry.error.take().map(|e| without_directories(&e)),
+                        ..entry
+                    },
                 })
                 .collect(),
         ),
     }
+}
+
+/// A load error as the home page shows it: file paths reduced to their file name, so the page names the
+/// broken file and line without telling every visitor where the facilitator keeps it.
+pub fn without_directories(error: &str) -> String {
+    error
+        .split(' ')
+        .map(|word| match word.rfind('/') {
+            Some(slash) if word.contains(".toml") || word.contains(".json") => &word[slash + 1..],
+            _ => word,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Sorts entries into the three parts, each by its `order` then title.
@@ -214,5 +230,19 @@ impl NotFoundPage {
 impl Default for NotFoundPage {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_errors_name_the_file_but_not_its_directory() {
+        assert_eq!(
+            without_directories("/srv/workshop/exercises/broken.toml:15:29: goals[0]: no consumer"),
+            "broken.toml:15:29: goals[0]: no consumer"
+        );
+        assert_eq!(without_directories("a / b and c"), "a / b and c");
     }
 }
