@@ -31,9 +31,10 @@ export class Animator {
         case "published": {
           // A consumer's follow-up or reply travels back, right to left, to the channel's outer side.
           const byProducer = "producer" in ev.from;
+          const path = byProducer ? null : a.emitPath[`${ev.from.consumer}:${ev.channel}`];
           const from = byProducer ? a.producer[ev.from.producer] : a.consumerIn[ev.from.consumer];
           const to = byProducer ? a.channelIn[ev.channel] : a.channelOut[ev.channel];
-          this.dot(view, from, to, ev.malformed ? "dead" : "flight", start);
+          this.dot(view, from, to, ev.malformed ? "dead" : "flight", start, TRAVEL_MS, path);
           break;
         }
         case "duplicated": {
@@ -102,10 +103,12 @@ export class Animator {
     this.loop();
   }
 
-  dot(view, from, to, cls, start, travel = TRAVEL_MS) {
-    if (!from || !to) return;
-    const el = s("circle", { class: `dot dot--${cls}`, r: 6, cx: from[0], cy: from[1], opacity: 0 });
-    this.add(view, { el, from, to, start, end: start + travel });
+  /** A dot from `from` to `to`, or along `path` (an SVG path element) when the edge is a curve. */
+  dot(view, from, to, cls, start, travel = TRAVEL_MS, path = null) {
+    if (!path && (!from || !to)) return;
+    const origin = path ? path.getPointAtLength(0) : { x: from[0], y: from[1] };
+    const el = s("circle", { class: `dot dot--${cls}`, r: 6, cx: origin.x, cy: origin.y, opacity: 0 });
+    this.add(view, { el, from, to, path, length: path ? path.getTotalLength() : 0, start, end: start + travel });
   }
 
   burst(view, at, cls, label, start) {
@@ -149,8 +152,14 @@ export class Animator {
           sp.text.setAttribute("opacity", k < 0.8 ? 1 : (1 - k) * 5);
         } else {
           const e = this.reduced ? 1 : ease(k);
-          sp.el.setAttribute("cx", sp.from[0] + (sp.to[0] - sp.from[0]) * e);
-          sp.el.setAttribute("cy", sp.from[1] + (sp.to[1] - sp.from[1]) * e);
+          if (sp.path) {
+            const p = sp.path.getPointAtLength(sp.length * e);
+            sp.el.setAttribute("cx", p.x);
+            sp.el.setAttribute("cy", p.y);
+          } else {
+            sp.el.setAttribute("cx", sp.from[0] + (sp.to[0] - sp.from[0]) * e);
+            sp.el.setAttribute("cy", sp.from[1] + (sp.to[1] - sp.from[1]) * e);
+          }
           sp.el.setAttribute("opacity", k > 0.85 ? (1 - k) / 0.15 : 1);
         }
         return true;

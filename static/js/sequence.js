@@ -63,7 +63,9 @@ export class Sequence {
       if (r.a === r.b) {
         const x = lx(r.a);
         svg.append(s("path", { class: `seq__arrow seq--${cls}`, d: `M${x},${y - 5} h18 v10 h-16`, "marker-end": "url(#arrow)" }));
-        svg.append(s("text", { class: "seq__label", x: x + 24, y: y + 4 }, r.label));
+        // The last lane's notes go to its left, inside the picture.
+        const last = r.a === lanes.length - 1 && lanes.length > 1;
+        svg.append(s("text", { class: "seq__label", x: last ? x - 6 : x + 24, y: y + 4, "text-anchor": last ? "end" : "start" }, r.label));
       } else {
         const x1 = lx(r.a);
         const x2 = lx(r.b);

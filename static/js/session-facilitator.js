@@ -22,6 +22,7 @@ function start(root) {
   }
   const learners = new Map();
   let session = null;
+  let exerciseShown = false;
 
   const post = async (path, body) => {
     const res = await fetch(path, {
@@ -79,7 +80,10 @@ function start(root) {
       + (session.paused ? " · paused" : "")
       + (session.spotlight !== null ? ` · spotlight on #${session.spotlight}` : "");
     $("btn-pause").textContent = session.paused ? "Resume everyone" : "Pause everyone";
-    $("exercise").value = $("exercise").value || session.exercise;
+    if (!exerciseShown) {
+      $("exercise").value = session.exercise;
+      exerciseShown = true;
+    }
   };
   const renderRoster = () => {
     const body = $("roster");

@@ -66,7 +66,7 @@ export class TopologyView {
     const slot = usable / total;
     const consumerH = Math.max(50, Math.min(78, slot - 18));
 
-    const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], consumerTop: [], dlq: [], replyTo: [] };
+    const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], consumerTop: [], dlq: [], replyTo: [], emitPath: {} };
     const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [] };
     let y = top;
     t.channels.forEach((ch, ci) => {
@@ -133,7 +133,9 @@ export class TopologyView {
       for (const target of c.emits) {
         const from = [x.k + CONSUMER_W / 2, a.consumer[c.id][1] + consumerH / 2];
         const to = [a.channelIn[target][0] + CHANNEL_W / 2, a.channelIn[target][1] + 24];
-        edges.append(s("path", { class: "edge edge--emit", d: `M${from[0]},${from[1]} C${from[0]},${H} ${to[0]},${H} ${to[0]},${to[1]}` }));
+        const path = s("path", { class: "edge edge--emit", d: `M${from[0]},${from[1]} C${from[0]},${H} ${to[0]},${H} ${to[0]},${to[1]}` });
+        edges.append(path);
+        a.emitPath[`${c.id}:${target}`] = path;
       }
     }
     // Replies travel from their channel back to the requester.
@@ -148,7 +150,9 @@ export class TopologyView {
       for (const c of t.consumers.filter((k) => k.channel === requests)) {
         const out = a.channelOut[ch.id];
         const src = [x.k, a.consumer[c.id][1] + 12];
-        edges.append(s("path", { class: "edge edge--reply", d: `M${src[0]},${src[1]} C${src[0] - 40},${src[1]} ${out[0] + 40},${out[1]} ${out[0]},${out[1]}` }));
+        const path = s("path", { class: "edge edge--reply", d: `M${src[0]},${src[1]} C${src[0] - 40},${src[1]} ${out[0] + 40},${out[1]} ${out[0]},${out[1]}` });
+        edges.append(path);
+        a.emitPath[`${c.id}:${ch.id}`] = path;
       }
     }
     // The console: hand-published messages start at the bottom left.
