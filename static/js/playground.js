@@ -88,6 +88,7 @@ function start(root) {
       clocks.clear();
       clocks.observe(events);
       topo.build(store.topology, store.metrics);
+      topo.observeLinks(events, true);
       controls.setTopology(store.topology, selectedConsumer);
       topo.select(selectedConsumer);
       log.render();
@@ -96,6 +97,7 @@ function start(root) {
       if (!performance.getEntriesByName("eda:first-snapshot").length) performance.mark("eda:first-snapshot");
     } else {
       clocks.observe(events);
+      topo.observeLinks(events, false);
       topo.update(store.metrics);
       animator.play(topo, store, events, lastFrameAt);
       log.schedule();

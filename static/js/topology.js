@@ -26,7 +26,43 @@ export class TopologyView {
     this.refs = null;
     this.selected = null;
     this.shape = "";
+    this.links = new Map();
     new ResizeObserver(() => this.topology && this.build(this.topology, this.metrics)).observe(svg);
+  }
+
+  /** Follows `link_changed` events: a cut link is drawn dashed red, a degraded one dotted, with a label. */
+  observeLinks(events, fresh) {
+    if (fresh) this.links = new Map();
+    let changed = fresh;
+    for (const ev of events) {
+      if (ev.type !== "link_changed") continue;
+      const key = ev.producer !== undefined ? `p${ev.producer}` : `c${ev.consumer}`;
+      this.links.set(key, ev.conditions || {});
+      changed = true;
+    }
+    if (changed) this.paintLinks();
+  }
+
+  paintLinks() {
+    if (!this.refs || !this.linkLabels) return;
+    this.linkLabels.replaceChildren();
+    const paint = (path, conditions) => {
+      const c = conditions || {};
+      const degraded = !c.cut && (c.jitter_ms > 0 || c.loss > 0 || c.duplicate > 0 || c.latency_ms >= 100);
+      path.classList.toggle("edge--cut", !!c.cut);
+      path.classList.toggle("edge--degraded", degraded);
+      if (!c.cut && !degraded) return;
+      const parts = c.cut ? ["link cut"] : [
+        c.jitter_ms > 0 ? `jitter ${c.jitter_ms} ms` : "",
+        c.loss > 0 ? `${Math.round(c.loss * 100)} % lost` : "",
+        c.duplicate > 0 ? `${Math.round(c.duplicate * 100)} % twice` : "",
+        !c.jitter_ms && c.latency_ms >= 100 ? `${c.latency_ms} ms` : "",
+      ].filter(Boolean);
+      const box = path.getBBox();
+      this.linkLabels.append(s("text", { class: c.cut ? "link-label link-label--cut" : "link-label", x: box.x + box.width / 2, y: box.y + box.height / 2 + 16, "text-anchor": "middle" }, parts.join(" · ")));
+    };
+    for (const [id, path] of this.refs.producerEdges) paint(path, this.links.get(`p${id}`));
+    for (const { consumer, path } of this.refs.edges) paint(path, this.links.get(`c${consumer}`));
   }
 
   select(consumerId) {
@@ -67,7 +103,7 @@ export class TopologyView {
     const consumerH = Math.max(50, Math.min(78, slot - 18));
 
     const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], consumerTop: [], dlq: [], replyTo: [], emitPath: {} };
-    const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [] };
+    const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [], producerEdges: new Map() };
     let y = top;
     t.channels.forEach((ch, ci) => {
       const bandH = weights[ci] * slot;
@@ -96,7 +132,9 @@ export class TopologyView {
         const py = y + (bandH * (i + 0.5)) / ps.length;
         nodes.append(this.producerNode(p, x.p, py - 22, PRODUCER_W, 44, refs));
         a.producer[p.id] = [x.p + PRODUCER_W, py];
-        edges.append(edge([x.p + PRODUCER_W, py], a.channelIn[ch.id]));
+        const line = edge([x.p + PRODUCER_W, py], a.channelIn[ch.id]);
+        refs.producerEdges.set(p.id, line);
+        edges.append(line);
       });
       // Consumers of this channel (and the subscription queue in between for a topic).
       const cs = consumersOf(ch);
@@ -160,6 +198,9 @@ export class TopologyView {
     if (consoleP) a.producer[consoleP.id] = [x.p + 40, H - 4];
     this.anchors = a;
     this.refs = refs;
+    this.linkLabels = s("g", { class: "link-labels" });
+    this.svg.insertBefore(this.linkLabels, this.dots);
+    this.paintLinks();
     this.select(this.selected);
     if (metrics) this.update(metrics);
   }
