@@ -236,6 +236,7 @@ pub struct JoinPage {
     pub exercise_title: String,
     pub error: Option<String>,
     pub js_href: String,
+    pub css_href: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,6 +259,7 @@ async fn join_code_page(State(state): State<AppState>, Query(query): Query<CodeQ
         exercise_title: String::new(),
         error,
         js_href: static_files::href("js/session-join.js"),
+        css_href: static_files::href("css/session.css"),
     }
     .into_response()
 }
@@ -277,6 +279,7 @@ async fn join_page(State(state): State<AppState>, Path(code): Path<String>) -> R
                 exercise_title: title,
                 error: None,
                 js_href: static_files::href("js/session-join.js"),
+                css_href: static_files::href("css/session.css"),
             }
             .into_response()
         }
@@ -289,6 +292,7 @@ async fn join_page(State(state): State<AppState>, Path(code): Path<String>) -> R
                 exercise_title: String::new(),
                 error: Some(error.to_string()),
                 js_href: static_files::href("js/session-join.js"),
+                css_href: static_files::href("css/session.css"),
             },
         )
             .into_response(),
