@@ -194,8 +194,14 @@ export class TopologyView {
       }
     }
     // The console: hand-published messages start at the bottom left.
+    // The console: what a learner publishes by hand starts from a small "you" tag at the bottom left.
     const consoleP = t.producers.find((p) => p.name === "console");
-    if (consoleP) a.producer[consoleP.id] = [x.p + 40, H - 4];
+    if (consoleP) {
+      nodes.append(s("g", { class: "node node--console" },
+        s("rect", { class: "node__box", x: x.p, y: H - 26, width: 92, height: 22, rx: 11 }),
+        s("text", { class: "node__sub", x: x.p + 46, y: H - 11, "text-anchor": "middle" }, "you (console)")));
+      a.producer[consoleP.id] = [x.p + 92, H - 15];
+    }
     this.anchors = a;
     this.refs = refs;
     this.linkLabels = s("g", { class: "link-labels" });
