@@ -97,12 +97,7 @@ impl World {
                 });
                 self.producers[producer.index()].stats.publish_failed += 1;
             }
-            Sender::Consumer(consumer) => self.record(TraceKind::Dropped {
-                message: message.id,
-                reason,
-                producer: None,
-                consumer: Some(consumer),
-            }),
+            Sender::Consumer(consumer) => self.record_consumer_drop(message.id, reason, consumer),
         }
     }
 }

@@ -169,12 +169,7 @@ impl World {
         let target = &self.consumers[consumer.index()];
         let state = &target.instances[instance as usize];
         if state.incarnation != incarnation || state.status != InstanceStatus::Up {
-            self.record(TraceKind::Dropped {
-                message: work.message.id,
-                reason: DropReason::InstanceCrashed,
-                producer: None,
-                consumer: Some(consumer),
-            });
+            self.record_consumer_drop(work.message.id, DropReason::InstanceCrashed, consumer);
             return;
         }
         if let (WorkSource::Stream { generation, .. }, Source::Stream(group)) =
@@ -185,12 +180,7 @@ impl World {
             return;
         }
         if state.buffer.len() >= MAX_INSTANCE_BUFFER {
-            self.record(TraceKind::Dropped {
-                message: work.message.id,
-                reason: DropReason::QueueFull,
-                producer: None,
-                consumer: Some(consumer),
-            });
+            self.record_consumer_drop(work.message.id, DropReason::QueueFull, consumer);
             return;
         }
         let (partition, offset) = match work.source {
@@ -492,12 +482,9 @@ impl World {
                     self.send_commit(consumer, work);
                 }
             }
-            WorkSource::Queue { .. } => self.record(TraceKind::Dropped {
-                message: work.message.id,
-                reason: DropReason::FailedAfterAck,
-                producer: None,
-                consumer: Some(consumer),
-            }),
+            WorkSource::Queue { .. } => {
+                self.record_consumer_drop(work.message.id, DropReason::FailedAfterAck, consumer)
+            }
         }
     }
 
@@ -536,17 +523,8 @@ impl World {
                 }
             }
             Transit::Lost | Transit::Cut => {
-                let reason = if transit == Transit::Cut {
-                    DropReason::LinkCut
-                } else {
-                    DropReason::LinkLoss
-                };
-                self.record(TraceKind::Dropped {
-                    message,
-                    reason,
-                    producer: None,
-                    consumer: Some(consumer),
-                });
+                let reason = transit.drop_reason().unwrap_or(DropReason::LinkLoss);
+                self.record_consumer_drop(message, reason, consumer);
             }
         }
     }
@@ -668,12 +646,7 @@ impl World {
         }
         if at_most_once {
             for work in held {
-                self.record(TraceKind::Dropped {
-                    message: work.message.id,
-                    reason: DropReason::InstanceCrashed,
-                    producer: None,
-                    consumer: Some(consumer),
-                });
+                self.record_consumer_drop(work.message.id, DropReason::InstanceCrashed, consumer);
             }
         }
         self.instances_changed(consumer);
@@ -765,12 +738,11 @@ impl World {
                 {
                     let dropped: Vec<_> = self.queues[queue.index()].ready.drain(..).collect();
                     for envelope in dropped {
-                        self.record(TraceKind::Dropped {
-                            message: envelope.message.id,
-                            reason: DropReason::NoSubscriber,
-                            producer: None,
-                            consumer: Some(consumer),
-                        });
+                        self.record_consumer_drop(
+                            envelope.message.id,
+                            DropReason::NoSubscriber,
+                            consumer,
+                        );
                     }
                 }
                 self.dispatch_queue(queue);

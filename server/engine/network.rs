@@ -2,6 +2,7 @@
 use super::ids::Millis;
 use super::rng::SimRng;
 use super::scenario::LinkConditions;
+use super::trace::DropReason;
 
 /// What the network does with one message sent over a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +11,17 @@ pub(crate) enum Transit {
     Arrives(Millis, Option<Millis>),
     Lost,
     Cut,
+}
+
+impl Transit {
+    /// Why nothing arrived, when nothing did.
+    pub(crate) fn drop_reason(self) -> Option<DropReason> {
+        match self {
+            Transit::Arrives(..) => None,
+            Transit::Lost => Some(DropReason::LinkLoss),
+            Transit::Cut => Some(DropReason::LinkCut),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]

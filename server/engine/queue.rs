@@ -289,17 +289,8 @@ impl World {
                 );
             }
             Transit::Lost | Transit::Cut => {
-                let reason = if transit == Transit::Cut {
-                    DropReason::LinkCut
-                } else {
-                    DropReason::LinkLoss
-                };
-                self.record(TraceKind::Dropped {
-                    message: work.message.id,
-                    reason,
-                    producer: None,
-                    consumer: Some(consumer),
-                });
+                let reason = transit.drop_reason().unwrap_or(DropReason::LinkLoss);
+                self.record_consumer_drop(work.message.id, reason, consumer);
             }
         }
     }
@@ -313,12 +304,7 @@ impl World {
         outcome: AckOutcome,
     ) {
         if !self.broker_up {
-            self.record(TraceKind::Dropped {
-                message,
-                reason: DropReason::BrokerDown,
-                producer: None,
-                consumer: Some(consumer),
-            });
+            self.record_consumer_drop(message, DropReason::BrokerDown, consumer);
             return;
         }
         let Some(flight) = self.queues[queue.index()].in_flight.remove(&tag) else {

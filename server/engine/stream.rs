@@ -370,12 +370,7 @@ impl World {
                     generation,
                 },
             ),
-            None => self.record(TraceKind::Dropped {
-                message: work.message.id,
-                reason: DropReason::LinkCut,
-                producer: None,
-                consumer: Some(consumer),
-            }),
+            None => self.record_consumer_drop(work.message.id, DropReason::LinkCut, consumer),
         }
     }
 }

@@ -19,7 +19,7 @@ use super::queue::{AckOutcome, Envelope, QueueState};
 use super::rng::SimRng;
 use super::scenario::ScheduledFault;
 use super::scheduler::Scheduler;
-use super::trace::{TraceEvent, TraceKind};
+use super::trace::{DropReason, TraceEvent, TraceKind};
 
 /// Trace events kept until the driver drains them. At the limit further events are counted
 /// but not kept, and one `trace_overflow` event reports how many were missed, so a driver
@@ -218,6 +218,21 @@ impl World {
             return;
         }
         self.trace.push(TraceEvent { at: self.now, kind });
+    }
+
+    /// Records a message, delivery or ack lost on a consumer's side.
+    pub(crate) fn record_consumer_drop(
+        &mut self,
+        message: MessageId,
+        reason: DropReason,
+        consumer: ConsumerId,
+    ) {
+        self.record(TraceKind::Dropped {
+            message,
+            reason,
+            producer: None,
+            consumer: Some(consumer),
+        });
     }
 
     pub(crate) fn schedule(&mut self, delay: Millis, event: Pending) {
