@@ -145,13 +145,14 @@ function start(root) {
 
   // Keyboard: Space plays or pauses, S steps, / filters the log, Escape leaves the filter.
   document.addEventListener("keydown", (e) => {
-    const typing = e.target.closest("input, textarea, select, [contenteditable]");
+    const target = e.target instanceof Element ? e.target : document.body;
+    const typing = target.closest("input, textarea, select, [contenteditable]");
     if (e.key === "Escape" && e.target === $("log-filter")) {
       $("log-filter").blur();
       return;
     }
-    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
-    if (e.key === " " && !e.target.closest("button, [role=button], summary, a")) {
+    if (typing || e.ctrlKey || e.metaKey || e.altKey || document.querySelector("dialog[open]")) return;
+    if (e.key === " " && !target.closest("button, [role=button], [role=tab], summary, a, label")) {
       e.preventDefault();
       controls.togglePlay();
     } else if (e.key === "s" || e.key === "S") {
