@@ -849,7 +849,9 @@ async fn a_restart_knob_rebuilds_the_run_and_travels_in_the_run_file() {
     client.send(json!({"type":"speed","speed":20.0})).await;
     client.send(json!({"type":"play"})).await;
     let dead = client
-        .until("the poison dead-lettered", |m| has_event(m, "dead_lettered"))
+        .until("the poison dead-lettered", |m| {
+            has_event(m, "dead_lettered")
+        })
         .await;
     let attempts = dead["events"]
         .as_array()
@@ -857,9 +859,15 @@ async fn a_restart_knob_rebuilds_the_run_and_travels_in_the_run_file() {
         .iter()
         .find(|e| e["type"] == "dead_lettered")
         .map(|e| e["attempts"].clone());
-    assert_eq!(attempts, Some(json!(5)), "the channel was rebuilt with the chosen limit");
+    assert_eq!(
+        attempts,
+        Some(json!(5)),
+        "the channel was rebuilt with the chosen limit"
+    );
     client.send(json!({"type":"export"})).await;
-    let exported = client.until("the export", |m| m["type"] == "run_file").await;
+    let exported = client
+        .until("the export", |m| m["type"] == "run_file")
+        .await;
     assert_eq!(exported["run"]["choices"], json!({"delivery-limit":"five"}));
 
     client
@@ -867,5 +875,8 @@ async fn a_restart_knob_rebuilds_the_run_and_travels_in_the_run_file() {
         .await;
     let error = client.error().await;
     assert_eq!(error["code"], "not_allowed");
-    assert!(error["message"].as_str().unwrap().contains("seven"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("seven"),
+        "{error}"
+    );
 }
