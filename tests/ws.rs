@@ -331,6 +331,24 @@ async fn exercises_api_lists_the_catalog() {
 }
 
 #[tokio::test]
+async fn the_exercises_api_names_a_broken_file_without_the_server_directory() {
+    let test = spawn_app().await;
+    std::fs::write(test.dir.join("broken.toml"), "id = \"broken\"\ntitle = 3\n").unwrap();
+    test.state
+        .catalog
+        .reload_path(&test.dir.join("broken.toml"));
+    let response = app(test.state.clone())
+        .oneshot(Request::get("/api/exercises").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("broken.toml"), "{text}");
+    let directory = test.dir.to_string_lossy();
+    assert!(!text.contains(directory.as_ref()), "{text}");
+}
+
+#[tokio::test]
 async fn a_client_gets_a_snapshot_then_frames_and_sees_its_crash() {
     let test = spawn_app().await;
     let path = test.sandbox();

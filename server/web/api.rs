@@ -26,9 +26,17 @@ pub struct SandboxCreated {
     pub ws: String,
 }
 
-/// `GET /api/exercises`: the catalog, broken files included with their error.
+/// `GET /api/exercises`: the catalog, broken files included with their error (naming the file, not the
+/// server's directories, as the home page does).
 pub async fn exercises(State(state): State<AppState>) -> Json<Vec<CatalogEntry>> {
-    Json(state.catalog.entries())
+    let mut entries = state.catalog.entries();
+    for entry in &mut entries {
+        entry.error = entry
+            .error
+            .take()
+            .map(|e| crate::web::pages::without_directories(&e));
+    }
+    Json(entries)
 }
 
 /// `POST /api/sandboxes` with `{"exercise":"id","seed":optional}`: 201, 400, 404 or 503.
