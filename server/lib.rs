@@ -11,6 +11,7 @@
 //!   API (`web::api`), the sandbox WebSocket (`web::ws`), security headers, errors, shutdown.
 //! - [`engine`]: the pure, deterministic broker simulation, driven by passed-in virtual time.
 //! - [`headless`]: `run` and `bench`: the engine without a browser.
+//! - [`exercise`]: exercise files, their knobs and goals, the watched catalog, `check` and `schema`.
 //! - [`sandbox`]: live runs of an exercise: one task per sandbox owns the world and its clock, and
 //!   broadcasts frames to its WebSocket clients (`web::ws`, protocol in `docs/PROTOCOL.md`).
 //! - [`session`]: workshop sessions: join codes, tokens, rooms with their roster and learner sandboxes,
