@@ -117,9 +117,17 @@ async fn facilitator_and_learner_in_two_browsers() {
     let guest = &learner.client;
 
     // 1. The facilitator starts a session and reads the join code off the page.
-    host.goto(&format!("http://{addr}/sessions/new"))
+    host.goto(&format!("http://{addr}/"))
         .await
-        .expect("open the new-session page");
+        .expect("open the home page");
+    wait_until(
+        host,
+        "the home page's session links",
+        "document.querySelector('.hero__actions a[href=\"/join\"]') && document.querySelector('.site-nav a[href=\"/sessions/new\"]')",
+    )
+    .await;
+    screenshot(host, "session-home").await;
+    click(host, ".hero__actions a[href='/sessions/new']").await;
     select(host, "#exercise", "session-browser").await;
     click(host, ".session-form button[type=submit]").await;
     let code = wait_until(
@@ -156,9 +164,11 @@ async fn facilitator_and_learner_in_two_browsers() {
 
     // 2. The learner types the code and a name, and lands in their own sandbox.
     guest
-        .goto(&format!("http://{addr}/join"))
+        .goto(&format!("http://{addr}/"))
         .await
-        .expect("open the join page");
+        .expect("open the home page");
+    click(guest, ".site-nav a[href='/join']").await;
+    wait_until(guest, "the code form", "document.querySelector('#code')").await;
     type_into(guest, "#code", &code.to_lowercase()).await;
     click(guest, ".session-form button[type=submit]").await;
     wait_until(
