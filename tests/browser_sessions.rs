@@ -206,7 +206,16 @@ async fn facilitator_and_learner_in_two_browsers() {
     .await;
     screenshot(host, "session-dashboard-joined").await;
 
-    // 4. An outage of billing's dependency for everyone: billing fails, and the learner's goal breaks.
+    // 4. A hint the learner opens counts on the dashboard.
+    click(guest, "#btn-hint").await;
+    wait_until(
+        host,
+        "one hint used on the dashboard",
+        "[...document.querySelectorAll('#roster tr')].some(tr => tr.textContent.includes('Ada') && tr.children[3]?.textContent === '1')",
+    )
+    .await;
+
+    // 5. An outage of billing's dependency for everyone: billing fails, and the learner's goal breaks.
     select(host, "#fault-kind", "dependency_outage").await;
     type_into(host, "#fault-target", "billing").await;
     click(host, "#fault button[type=submit]").await;
@@ -223,7 +232,7 @@ async fn facilitator_and_learner_in_two_browsers() {
     )
     .await;
 
-    // 5. The learner's goal state reaches the dashboard.
+    // 6. The learner's goal state reaches the dashboard.
     let goals = wait_until(
         host,
         "the learner's broken goal on the dashboard",
@@ -232,7 +241,7 @@ async fn facilitator_and_learner_in_two_browsers() {
     .await;
     assert_eq!(goals.as_str(), Some("0 / 1"), "goals met of total");
 
-    // 6. A crash for everyone: the learner sees their billing instance go down.
+    // 7. A crash for everyone: the learner sees their billing instance go down.
     host.execute(
         "document.querySelector('#outcome').textContent = '';",
         vec![],

@@ -238,6 +238,17 @@ impl Client {
         }
     }
 
+    /// Reads dashboard messages until a `learners` update shows learner `id` satisfying `wanted`.
+    async fn until_learner(&mut self, id: u64, wanted: impl Fn(&Value) -> bool) -> Value {
+        self.until(|m| {
+            m["type"] == "learners"
+                && m["learners"]
+                    .as_array()
+                    .is_some_and(|all| all.iter().any(|l| l["id"] == id && wanted(l)))
+        })
+        .await
+    }
+
     /// Reads until a message satisfies `wanted`, and returns it.
     async fn until(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
         loop {
@@ -285,14 +296,7 @@ async fn learners_progress_reaches_the_dashboard_and_a_fault_reaches_every_sandb
         .await;
     let id0 = *id0;
     dashboard
-        .until(|m| {
-            m["type"] == "learners"
-                && m["learners"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|l| l["id"] == id0 && l["goals_broken"] == 1)
-        })
+        .until_learner(id0, |l| l["goals_broken"] == 1)
         .await;
 
     // One fault for everyone reaches every sandbox.
@@ -359,6 +363,43 @@ async fn a_reconnecting_learner_gets_the_same_sandbox_back() {
         "the same sandbox, not a new one"
     );
     assert_eq!(back["commands"][0]["command"]["kind"], "crash");
+}
+
+/// A hint opened on the learner's page reaches the dashboard's "hints used"; the sandbox never sees it.
+#[tokio::test]
+async fn hints_a_learner_opens_reach_the_dashboard() {
+    let app = spawn_app(Config::default(), None).await;
+    let (code, facilitator) = app.session().await;
+    let (id, token) = app.join(&code, "Ada").await;
+    let mut learner = app
+        .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&token))
+        .await
+        .unwrap();
+    learner.next().await;
+    let mut dashboard = app
+        .connect(
+            &format!("/ws/sessions/{code}/dashboard"),
+            Some(&facilitator),
+        )
+        .await
+        .unwrap();
+    let roster = dashboard.next().await;
+    assert_eq!(roster["learners"][0]["hints_used"], 0);
+
+    // The exercise has one hint: an index past it counts as all of them, not more.
+    learner.send(json!({"type": "hint", "index": 0})).await;
+    learner.send(json!({"type": "hint", "index": 5})).await;
+    // A refused speed right after: the first error the learner gets is its, not one about the hints.
+    learner.send(json!({"type": "speed", "speed": -1})).await;
+    let error = learner.until(|m| m["type"] == "error").await;
+    assert_eq!(error["code"], "bad_request", "{error}");
+    dashboard.until_learner(id, |l| l["hints_used"] == 1).await;
+    let room = app.state.sessions.find(&code).unwrap();
+    assert_eq!(
+        room.views(None)[0].hints_used,
+        1,
+        "capped at the exercise's hints"
+    );
 }
 
 #[tokio::test]

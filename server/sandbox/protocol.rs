@@ -190,6 +190,11 @@ pub enum ClientMessage {
     Import {
         run: RunFile,
     },
+    /// The learner opened hint `index` (from 0) of the exercise. Only a workshop session's learner
+    /// connection counts it (the dashboard's "hints used"); it never reaches the sandbox.
+    Hint {
+        index: u32,
+    },
 }
 
 /// The `"type"` values [`ClientMessage`] knows.
@@ -204,6 +209,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "inspect_dlq",
     "export",
     "import",
+    "hint",
 ];
 
 /// Parses a client text frame, telling bad JSON, an unknown type and bad fields apart.
@@ -275,6 +281,10 @@ mod tests {
         assert!(matches!(
             parse_client(r#"{"type":"command","command":{"kind":"crash","consumer":"billing"}}"#),
             Ok(ClientMessage::Command { .. })
+        ));
+        assert!(matches!(
+            parse_client(r#"{"type":"hint","index":1}"#),
+            Ok(ClientMessage::Hint { index: 1 })
         ));
         assert!(matches!(
             parse_client(r#"{"type":"reset"}"#),

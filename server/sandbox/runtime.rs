@@ -309,6 +309,8 @@ impl Task {
                 self.controls.paused = true;
                 self.snapshot_due = true;
             }
+            // Connections keep hints to themselves (`web::ws`); nothing in the run changes.
+            ClientMessage::Hint { .. } => return Ok(()),
         }
         if run.finished() {
             self.controls.paused = true;

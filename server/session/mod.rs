@@ -504,10 +504,11 @@ impl Sessions {
         Ok(run)
     }
 
-    /// The guard on a learner's own sandbox connection: notes activity, and refuses running the sandbox
-    /// while the facilitator has paused the room.
+    /// The guard on a learner's own sandbox connection: notes activity and hints opened, and refuses
+    /// running the sandbox while the facilitator has paused the room.
     pub fn learner_guard(&self, room: &Arc<Room>, learner: u32) -> Guard {
         let room = Arc::downgrade(room);
+        let sessions = self.clone();
         Arc::new(move |message: &ClientMessage| {
             let Some(room) = room.upgrade() else {
                 return Err(Refusal::new(ErrorCode::Gone, "This session has ended."));
@@ -521,6 +522,10 @@ impl Sessions {
                 }
             }
             room.feed.mark(learner);
+            if let ClientMessage::Hint { index } = message {
+                sessions.hint_opened(&room, learner, *index);
+                return Ok(());
+            }
             let runs = matches!(
                 message,
                 ClientMessage::Play
@@ -540,10 +545,41 @@ impl Sessions {
         })
     }
 
-    /// The guard of a viewer who may look but not touch (spotlight, a learner on the stage).
+    /// A learner opened hint `index` (from 0) on their page: "hints used" counts the hints they have
+    /// seen, at most the exercise's. Called from a connection's guard, which cannot wait, so the store
+    /// write is spawned.
+    fn hint_opened(&self, room: &Room, learner: u32, index: u32) {
+        let row = {
+            let mut state = room.lock();
+            let Some(entry) = state.learners.get_mut(learner as usize) else {
+                return;
+            };
+            let hints = self
+                .inner
+                .catalog
+                .get(&entry.run.exercise)
+                .map_or(0, |exercise| exercise.hints.len());
+            let seen = index
+                .saturating_add(1)
+                .min(u32::try_from(hints).unwrap_or(u32::MAX));
+            if seen <= entry.hints_used {
+                return;
+            }
+            entry.hints_used = seen;
+            entry.row(&room.code)
+        };
+        room.feed.mark(learner);
+        let store = self.store().clone();
+        tokio::spawn(async move { store.learner(row).await });
+    }
+
+    /// The guard of a viewer who may look but not touch (spotlight, a learner on the stage). Hints they
+    /// open are theirs alone and pass (the connection drops them).
     pub fn read_only_guard() -> Guard {
         Arc::new(|message: &ClientMessage| match message {
-            ClientMessage::InspectDlq { .. } | ClientMessage::Export => Ok(()),
+            ClientMessage::InspectDlq { .. }
+            | ClientMessage::Export
+            | ClientMessage::Hint { .. } => Ok(()),
             _ => Err(Refusal::new(
                 ErrorCode::NotAllowed,
                 "This view is read-only: it is someone else's sandbox.",

@@ -384,6 +384,10 @@ async fn receive_loop(
             reply(&replies, protocol::error(refusal.code, &refusal.message));
             continue;
         }
+        // A hint opened is for the guard to note (a session's dashboard); the sandbox has no use for it.
+        if matches!(message, ClientMessage::Hint { .. }) {
+            continue;
+        }
         let request = Request::Client {
             message,
             reply: replies.clone(),

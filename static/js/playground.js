@@ -66,7 +66,8 @@ function start(root) {
   });
   const goals = new Goals(store, { onSelect: selectMessage });
   const controls = new Controls(store, root, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
-  hints();
+  // A hint opened is reported: a workshop session counts it on the facilitator's dashboard.
+  hints((index) => socket?.send({ type: "hint", index }));
 
   const renderRun = () => {
     $("clock").textContent = `${(store.at / 1000).toFixed(1)} s`;
@@ -164,13 +165,16 @@ function start(root) {
   });
 }
 
-/** Hints are revealed one at a time; the count left is on the button. */
-function hints() {
+/** Hints are revealed one at a time; the count left is on the button. `onReveal(index)` hears of each. */
+function hints(onReveal) {
   const button = document.getElementById("btn-hint");
   if (!button) return;
   button.addEventListener("click", () => {
     const hidden = [...document.querySelectorAll("#hints li[hidden]")];
-    if (hidden.length) hidden[0].hidden = false;
+    if (hidden.length) {
+      hidden[0].hidden = false;
+      onReveal(document.querySelectorAll("#hints li").length - hidden.length);
+    }
     const left = hidden.length - 1;
     button.textContent = left > 0 ? `Show another hint (${left} left)` : "No more hints";
     button.disabled = left <= 0;
