@@ -265,6 +265,19 @@ async fn facilitator_and_learner_in_two_browsers() {
     screenshot(guest, "session-learner-crashed").await;
     screenshot(host, "session-dashboard-fault").await;
 
+    // 8. A pushed exercise: the learner's page reloads by itself into a fresh sandbox.
+    guest
+        .execute("window.edaBeforePush = true;", vec![])
+        .await
+        .expect("mark the page");
+    click(host, "[data-action='push_exercise']").await;
+    wait_until(
+        guest,
+        "the learner's page reloaded into a fresh sandbox",
+        "!window.edaBeforePush && document.querySelector('#playground')?.dataset.status === 'live' && !document.querySelector('#goals .goal--broken')",
+    )
+    .await;
+
     facilitator.stop().await;
     learner.stop().await;
     let _ = std::fs::remove_dir_all(exercises);

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use eda_playground::config::Config;
 use eda_playground::exercise::Catalog;
+use eda_playground::sandbox::SandboxId;
 use eda_playground::serve::serve;
 use eda_playground::session::Sessions;
 use eda_playground::web::{AppState, app};
@@ -400,6 +401,69 @@ async fn hints_a_learner_opens_reach_the_dashboard() {
         1,
         "capped at the exercise's hints"
     );
+}
+
+/// Pushing an exercise closes learners' connections with 4001 (their page reloads into it) and ends
+/// their old sandboxes at once instead of after the idle timeout.
+#[tokio::test]
+async fn pushing_an_exercise_frees_the_old_sandboxes_at_once() {
+    let app = spawn_app(Config::default(), None).await;
+    let (code, facilitator) = app.session().await;
+    let (_, token) = app.join(&code, "Ada").await;
+    let path = format!("/ws/sessions/{code}/sandbox");
+    let mut learner = app.connect(&path, Some(&token)).await.unwrap();
+    let old = learner.next().await;
+    learner
+        .send(json!({"type": "command", "command": {"kind": "crash", "consumer": "billing"}}))
+        .await;
+    learner
+        .until(|m| m["markers"].as_array().is_some_and(|k| !k.is_empty()))
+        .await;
+    let sandboxes = app.state.sessions.sandboxes();
+    let old_id = SandboxId::parse(old["sandbox"].as_str().unwrap()).unwrap();
+    let old_status = sandboxes
+        .get(old_id)
+        .expect("the learner's sandbox runs")
+        .status();
+    assert_eq!(sandboxes.len(), 1);
+
+    let (status, outcome) = app
+        .act(
+            &code,
+            &facilitator,
+            json!({"type": "push_exercise", "exercise": "session-test"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert!(
+        sandboxes.get(old_id).is_none() && sandboxes.is_empty(),
+        "the old sandbox left the table with the push"
+    );
+    // Its task has ended too: its status channel is closed.
+    let mut old_status = old_status;
+    tokio::time::timeout(TEST_TIMEOUT, async {
+        while old_status.changed().await.is_ok() {}
+    })
+    .await
+    .expect("the old sandbox's task ends");
+    let close = loop {
+        match tokio::time::timeout(TEST_TIMEOUT, learner.ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close, Some(4001), "the page is told to reload");
+
+    // Reconnecting lands in a fresh sandbox of the pushed exercise.
+    let mut again = app.connect(&path, Some(&token)).await.unwrap();
+    let fresh = again.next().await;
+    assert_eq!(fresh["type"], "snapshot");
+    assert_ne!(fresh["sandbox"], old["sandbox"]);
+    assert_eq!(fresh["commands"], json!([]), "{fresh}");
 }
 
 #[tokio::test]

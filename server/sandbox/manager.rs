@@ -196,6 +196,15 @@ impl SandboxManager {
         Ok(handle)
     }
 
+    /// Ends a sandbox now instead of after its idle timeout (a workshop session replaced it): it leaves
+    /// the table at once, so it no longer counts against the cap, and its task ends after the requests
+    /// queued before. Its clients see their frames end (close 1001), unless told otherwise first.
+    pub async fn stop(&self, handle: &SandboxHandle) {
+        self.lock().remove(&handle.id);
+        // An error means the task has ended already.
+        let _ = handle.requests.send(Request::Stop).await;
+    }
+
     pub fn get(&self, id: SandboxId) -> Option<SandboxHandle> {
         self.lock().get(&id).cloned()
     }

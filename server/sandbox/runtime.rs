@@ -39,6 +39,8 @@ pub enum Request {
         message: ClientMessage,
         reply: mpsc::Sender<Utf8Bytes>,
     },
+    /// End now, after the requests queued before this one (a workshop session replaced the sandbox).
+    Stop,
 }
 
 /// What a sandbox reports outside its broadcast: enough to show a learner's progress and to store the run
@@ -138,6 +140,10 @@ pub async fn run_sandbox(
         };
         tokio::select! {
             request = requests.recv() => match request {
+                Some(Request::Stop) => {
+                    tracing::info!(sandbox = %id, "sandbox stopped");
+                    break;
+                }
                 Some(request) => task.handle(&mut run, request),
                 None => break,
             },
@@ -233,6 +239,8 @@ impl Task {
                 self.status
                     .send_if_modified(|status| status.update(run, paused));
             }
+            // The task's loop ends on it before handing it here.
+            Request::Stop => {}
         }
     }
 

@@ -623,6 +623,7 @@ impl Sessions {
             .catalog
             .get(exercise)
             .ok_or_else(|| SessionError::UnknownExercise(exercise.to_owned()))?;
+        let mut replaced = Vec::new();
         let rows = {
             let mut state = room.lock();
             state.exercise = exercise.to_owned();
@@ -635,8 +636,8 @@ impl Sessions {
                     learner.run = SavedRun::fresh(exercise, entry.default_seed);
                     learner.goals.clear();
                     learner.hints_used = 0;
-                    // The old sandbox ends once its connections close and its idle time passes.
-                    learner.sandbox = None;
+                    // The old sandbox ends below, once its connections are told why.
+                    replaced.extend(learner.sandbox.take());
                     (
                         learner.row(&room.code),
                         learner.run.row(&room.code, owner_learner(learner.id)),
@@ -652,6 +653,14 @@ impl Sessions {
             code: CLOSE_EXERCISE_CHANGED,
             reason: "new exercise: reload the page",
         });
+        // The spotlight page was drawn for the old exercise: it reloads too.
+        let _ = room.spotlight_viewers.send(Outside::Close {
+            code: CLOSE_EXERCISE_CHANGED,
+            reason: "new exercise: reload the page",
+        });
+        for handle in &replaced {
+            self.inner.sandboxes.stop(handle).await;
+        }
         for (learner, _) in &rows {
             room.feed.mark(learner.id);
         }

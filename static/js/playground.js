@@ -111,7 +111,12 @@ function start(root) {
 
   let statusNow = "connecting";
   const STATUS = { connecting: "Connecting…", live: "Live", lost: "Reconnecting…", gone: "Sandbox closed: reload the page", finished: "Run finished" };
-  function setStatus(status) {
+  function setStatus(status, closeCode) {
+    // 4001: a workshop facilitator pushed a new exercise; the same address now serves it.
+    if (status === "gone" && closeCode === 4001) {
+      location.reload();
+      return;
+    }
     statusNow = status;
     const el = $("conn");
     el.textContent = STATUS[status] ?? status;

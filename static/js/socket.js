@@ -42,7 +42,7 @@ export class Socket {
       // sandbox that keeps refusing the connection.
       this.failed += 1;
       if (e.code === 1008 || e.code >= 4000 || this.failed >= MAX_FAILED_ATTEMPTS) {
-        this.onStatus("gone");
+        this.onStatus("gone", e.code);
         return;
       }
       this.onStatus("lost");
