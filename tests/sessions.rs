@@ -692,6 +692,76 @@ async fn a_restart_restores_sessions_and_sandboxes_from_the_database() {
 }
 
 /// Waits on the room's state (not the clock) until the learner's run has `commands` commands saved.
+/// Who is which instance on the stage survives a restart: the instance keeps its owner.
+#[tokio::test]
+async fn a_restart_keeps_stage_volunteers_with_their_instances() {
+    let data = TempDir::new("eda-session-stage");
+    let (code, ada) = {
+        let app = spawn_app(Config::default(), Some(&data.0)).await;
+        let (code, facilitator) = app.session().await;
+        let (_, ada) = app.join(&code, "Ada").await;
+        let (status, body) = app
+            .act(
+                &code,
+                &facilitator,
+                json!({"type": "open_stage", "exercise": "session-test"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let volunteer = json!({"action": "volunteer", "consumer": "billing"});
+        let (status, mine) = app
+            .http(
+                "POST",
+                &format!("/api/sessions/{code}/stage"),
+                Some(&ada),
+                volunteer,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{mine}");
+        assert_eq!(mine["instance"], 1);
+        // The stage's log (the volunteer command) reaches the room, then the store.
+        let room = app.state.sessions.find(&code).unwrap();
+        tokio::time::timeout(TEST_TIMEOUT, async {
+            while room
+                .lock()
+                .stage
+                .run
+                .as_ref()
+                .is_none_or(|r| r.log.is_empty())
+            {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        assert!(app.state.sessions.store().flush().await);
+        app.state.shutdown.trigger();
+        (code, ada)
+    };
+
+    let app = spawn_app(Config::default(), Some(&data.0)).await;
+    let stage = format!("/api/sessions/{code}/stage");
+    let volunteer = json!({"action": "volunteer", "consumer": "billing"});
+    let (status, again) = app.http("POST", &stage, Some(&ada), volunteer).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "still on stage: {again}");
+    assert!(
+        again["error"]
+            .as_str()
+            .unwrap()
+            .contains("instance 1 of billing"),
+        "{again}"
+    );
+    let (status, left) = app
+        .http("POST", &stage, Some(&ada), json!({"action": "leave"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "her own instance goes offline: {left}"
+    );
+    assert_eq!(left["instance"], 1);
+}
+
 async fn wait_for_saved_log(app: &TestApp, code: &str, commands: usize) {
     let room = app.state.sessions.find(code).unwrap();
     let mut status = {

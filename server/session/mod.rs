@@ -51,7 +51,7 @@ pub use token::{Token, TokenHash};
 use dashboard::DashboardMessage;
 use room::{GoalBrief, Learner, RoomState, SavedRun};
 use stage::{Stage, Volunteer};
-use store::{LearnerRow, Saved};
+use store::{LearnerRow, Saved, VolunteerRow};
 
 /// How often stored virtual times and activity are brought up to date, and idle sessions looked for.
 /// A restart loses at most this much of a running sandbox's progress (its commands are saved at once).
@@ -188,6 +188,10 @@ impl Sessions {
         for row in saved.learners {
             learners.entry(row.session.clone()).or_default().push(row);
         }
+        let mut volunteers: HashMap<String, Vec<VolunteerRow>> = HashMap::new();
+        for row in saved.volunteers {
+            volunteers.entry(row.session.clone()).or_default().push(row);
+        }
         let mut rooms = self.rooms();
         for row in saved.sessions {
             let Ok(code) = JoinCode::parse(&row.code) else {
@@ -224,6 +228,18 @@ impl Sessions {
             }
             if let Some(run) = runs.remove(&(row.code.clone(), OWNER_STAGE.to_owned())) {
                 state.stage.open(run);
+                // The rebuilt stage replays the same volunteer commands: each instance gets its owner back.
+                for v in volunteers.remove(&row.code).unwrap_or_default() {
+                    state.stage.enlist(
+                        v.learner,
+                        Volunteer {
+                            name: v.name,
+                            consumer: v.consumer,
+                            instance: v.instance,
+                            offline: v.offline,
+                        },
+                    );
+                }
             }
             let room = Room::new(
                 code.clone(),
@@ -852,6 +868,7 @@ impl Sessions {
                 reason: "a new stage opened",
             });
         }
+        self.store().clear_volunteers(room.code.as_str()).await;
         self.store().sandbox(row).await;
         self.stage_sandbox(room)?;
         room.tell_learners(Outside::Text(protocol::notice(
@@ -931,6 +948,21 @@ impl Sessions {
                 }
             }
         };
+        let saved = room
+            .lock()
+            .stage
+            .volunteer_of(learner)
+            .map(|v| VolunteerRow {
+                session: room.code.as_str().to_owned(),
+                learner,
+                name: v.name.clone(),
+                consumer: v.consumer.clone(),
+                instance: v.instance,
+                offline: v.offline,
+            });
+        if let Some(row) = saved {
+            self.store().volunteer(row).await;
+        }
         self.send_session(room);
         Ok(outcome)
     }

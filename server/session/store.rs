@@ -55,6 +55,15 @@ CREATE TABLE IF NOT EXISTS sandboxes (
     at_ms INTEGER NOT NULL,
     PRIMARY KEY (session, owner)
 );
+CREATE TABLE IF NOT EXISTS stage_volunteers (
+    session TEXT NOT NULL REFERENCES sessions(code) ON DELETE CASCADE,
+    learner INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    consumer TEXT NOT NULL,
+    instance INTEGER NOT NULL,
+    offline INTEGER NOT NULL,
+    PRIMARY KEY (session, learner)
+);
 ";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,12 +103,25 @@ pub struct SandboxRow {
     pub at_ms: u64,
 }
 
+/// A learner on the shared stage: which instance of which consumer is theirs, so it keeps its owner
+/// across a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolunteerRow {
+    pub session: String,
+    pub learner: u32,
+    pub name: String,
+    pub consumer: String,
+    pub instance: u32,
+    pub offline: bool,
+}
+
 /// Everything stored, read once at start.
 #[derive(Debug, Default)]
 pub struct Saved {
     pub sessions: Vec<SessionRow>,
     pub learners: Vec<LearnerRow>,
     pub sandboxes: Vec<SandboxRow>,
+    pub volunteers: Vec<VolunteerRow>,
 }
 
 #[derive(Debug)]
@@ -107,6 +129,9 @@ enum Write {
     Session(SessionRow),
     Learner(LearnerRow),
     Sandbox(SandboxRow),
+    Volunteer(VolunteerRow),
+    /// A new stage opened in this session: its volunteers are forgotten.
+    ClearVolunteers(String),
     Delete(String),
     /// Answered once every write queued before it is committed (or has failed).
     Flush(oneshot::Sender<bool>),
@@ -117,6 +142,8 @@ enum Key {
     Session(String),
     Learner(String, u32),
     Sandbox(String, String),
+    Volunteer(String, u32),
+    ClearVolunteers(String),
     Delete(String),
 }
 
@@ -192,6 +219,14 @@ impl Store {
 
     pub async fn sandbox(&self, row: SandboxRow) {
         self.send(Write::Sandbox(row)).await;
+    }
+
+    pub async fn volunteer(&self, row: VolunteerRow) {
+        self.send(Write::Volunteer(row)).await;
+    }
+
+    pub async fn clear_volunteers(&self, code: &str) {
+        self.send(Write::ClearVolunteers(code.to_owned())).await;
     }
 
     pub async fn delete_session(&self, code: &str) {
@@ -270,6 +305,22 @@ fn load(conn: &Connection) -> rusqlite::Result<Saved> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let mut statement = conn.prepare(
+        "SELECT session, learner, name, consumer, instance, offline FROM stage_volunteers
+         ORDER BY session, learner",
+    )?;
+    saved.volunteers = statement
+        .query_map([], |row| {
+            Ok(VolunteerRow {
+                session: row.get(0)?,
+                learner: row.get(1)?,
+                name: row.get(2)?,
+                consumer: row.get(3)?,
+                instance: row.get(4)?,
+                offline: row.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(saved)
 }
 
@@ -341,9 +392,19 @@ fn queue(
         Write::Session(row) => Key::Session(row.code.clone()),
         Write::Learner(row) => Key::Learner(row.session.clone(), row.id),
         Write::Sandbox(row) => Key::Sandbox(row.session.clone(), row.owner.clone()),
+        Write::Volunteer(row) => Key::Volunteer(row.session.clone(), row.learner),
+        // Volunteers of the old stage still waiting are dropped; the clear runs before the ones after it.
+        Write::ClearVolunteers(code) => {
+            pending.retain(|key, _| !matches!(key, Key::Volunteer(c, _) if c == code));
+            Key::ClearVolunteers(code.clone())
+        }
         Write::Delete(code) => {
             pending.retain(|key, _| match key {
-                Key::Session(c) | Key::Learner(c, _) | Key::Sandbox(c, _) => c != code,
+                Key::Session(c)
+                | Key::Learner(c, _)
+                | Key::Sandbox(c, _)
+                | Key::Volunteer(c, _)
+                | Key::ClearVolunteers(c) => c != code,
                 Key::Delete(_) => true,
             });
             Key::Delete(code.clone())
@@ -360,8 +421,8 @@ fn queue(
 
 fn commit(conn: &mut Connection, pending: &HashMap<Key, Write>) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    // Parents before children, deletions last.
-    for rank in 0..4 {
+    // Parents before children, a stage's clear before its new volunteers, deletions last.
+    for rank in 0..6 {
         for write in pending.values() {
             match (rank, write) {
                 (0, Write::Session(s)) => {
@@ -411,7 +472,22 @@ fn commit(conn: &mut Connection, pending: &HashMap<Key, Write>) -> rusqlite::Res
                         params![b.session, b.owner, b.exercise, b.seed, b.log_json, b.at_ms],
                     )?;
                 }
-                (3, Write::Delete(code)) => {
+                (3, Write::ClearVolunteers(code)) => {
+                    tx.execute(
+                        "DELETE FROM stage_volunteers WHERE session = ?1",
+                        params![code],
+                    )?;
+                }
+                (4, Write::Volunteer(v)) => {
+                    tx.execute(
+                        "INSERT INTO stage_volunteers (session, learner, name, consumer, instance, offline)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT(session, learner) DO UPDATE SET name = ?3, consumer = ?4,
+                            instance = ?5, offline = ?6",
+                        params![v.session, v.learner, v.name, v.consumer, v.instance, v.offline],
+                    )?;
+                }
+                (5, Write::Delete(code)) => {
                     tx.execute("DELETE FROM sessions WHERE code = ?1", params![code])?;
                 }
                 _ => {}
