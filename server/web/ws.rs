@@ -194,7 +194,7 @@ async fn send_loop(
     let stopping = shutdown.triggered();
     tokio::pin!(stopping);
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    let mut lags: Vec<Instant> = Vec::with_capacity(MAX_LAGS);
+    let mut lags = Lags::default();
     loop {
         let sent = tokio::select! {
             biased;
@@ -237,10 +237,7 @@ async fn send_loop(
                 // Already included in the snapshot this client was sent.
                 Ok(_) => Ok(()),
                 Err(RecvError::Lagged(missed)) => {
-                    let now = Instant::now();
-                    lags.retain(|at| now.duration_since(*at) < LAG_WINDOW);
-                    lags.push(now);
-                    if lags.len() >= MAX_LAGS {
+                    if lags.on_lag(Instant::now()) == OnLag::Close {
                         tracing::info!(sandbox = %sandbox.id, "closing a client that keeps falling behind");
                         let notice = protocol::notice(
                             "Your connection cannot keep up with this sandbox; reload the page to reconnect.",
@@ -268,6 +265,34 @@ async fn send_loop(
         if sent.is_err() {
             // The client is gone; the receive side sees it too.
             return;
+        }
+    }
+}
+
+/// The lags of one client within the last [`LAG_WINDOW`], to tell a hiccup (resync) from a link that
+/// cannot keep up (close). Holds at most [`MAX_LAGS`] instants: older ones are dropped as each lag comes.
+#[derive(Debug, Default)]
+struct Lags {
+    at: Vec<Instant>,
+}
+
+/// What to do about a lag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnLag {
+    /// Send a fresh snapshot and go on.
+    Resync,
+    /// Send a notice and close with 1013.
+    Close,
+}
+
+impl Lags {
+    fn on_lag(&mut self, now: Instant) -> OnLag {
+        self.at.retain(|at| now.duration_since(*at) < LAG_WINDOW);
+        self.at.push(now);
+        if self.at.len() >= MAX_LAGS {
+            OnLag::Close
+        } else {
+            OnLag::Resync
         }
     }
 }
@@ -512,6 +537,47 @@ mod tests {
             "localhost:8080"
         )));
         assert!(!same_origin(&headers(Some("null"), "localhost:8080")));
+    }
+
+    #[test]
+    fn lags_resync_until_max_lags_fall_within_the_window() {
+        let start = Instant::now();
+        let mut lags = Lags::default();
+        for i in 0..MAX_LAGS - 1 {
+            let at = start + Duration::from_millis(10 * i as u64);
+            assert_eq!(lags.on_lag(at), OnLag::Resync, "lag {i} resyncs");
+        }
+        let last = start + LAG_WINDOW - Duration::from_millis(1);
+        assert_eq!(lags.on_lag(last), OnLag::Close);
+    }
+
+    #[test]
+    fn lags_older_than_the_window_are_forgotten() {
+        let start = Instant::now();
+        let mut lags = Lags::default();
+        // One lag per window, forever, is a hiccup each time: never a close.
+        for i in 0..(MAX_LAGS as u32 * 4) {
+            assert_eq!(
+                lags.on_lag(start + LAG_WINDOW * i),
+                OnLag::Resync,
+                "lag {i}"
+            );
+        }
+        // Lags spread just wider than the window: the oldest has always expired when the next comes.
+        let mut lags = Lags::default();
+        let spacing = LAG_WINDOW / (MAX_LAGS as u32 - 1);
+        for i in 0..(MAX_LAGS as u32 * 4) {
+            let at = start + (spacing + Duration::from_millis(1)) * i;
+            assert_eq!(lags.on_lag(at), OnLag::Resync, "spread lag {i}");
+        }
+        // Exactly the window apart counts as outside it.
+        let mut lags = Lags::default();
+        assert_eq!(lags.on_lag(start), OnLag::Resync);
+        let later = start + LAG_WINDOW;
+        for _ in 0..MAX_LAGS - 1 {
+            assert_eq!(lags.on_lag(later), OnLag::Resync);
+        }
+        assert_eq!(lags.on_lag(later), OnLag::Close);
     }
 
     #[test]
