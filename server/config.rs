@@ -27,8 +27,11 @@ pub const DEFAULT_MAX_CLIENTS: NonZeroUsize = NonZeroUsize::new(1000).unwrap();
 pub const DEFAULT_MAX_SESSIONS: NonZeroUsize = NonZeroUsize::new(20).unwrap();
 /// Learners in one session; a learner beyond it is told the session is full.
 pub const DEFAULT_MAX_LEARNERS: NonZeroUsize = NonZeroUsize::new(200).unwrap();
-/// Events one sandbox may hold; past it the sandbox stops accepting publishes and says why.
+/// Recent trace events one sandbox keeps for late joiners and resyncs; the oldest are dropped first.
 pub const DEFAULT_MAX_EVENTS_PER_SANDBOX: NonZeroUsize = NonZeroUsize::new(200_000).unwrap();
+/// Messages one sandbox may create; at the cap its producers fall silent and a publish by hand is refused
+/// with a message saying so, until the sandbox is reset.
+pub const DEFAULT_MAX_MESSAGES_PER_SANDBOX: NonZeroU64 = NonZeroU64::new(100_000).unwrap();
 /// Commands one connection may send per second; extra commands are dropped with a "slow down" notice.
 pub const DEFAULT_MAX_COMMANDS_PER_SEC: NonZeroU32 = NonZeroU32::new(20).unwrap();
 /// Minutes without activity after which a session and its sandboxes are discarded.
@@ -119,9 +122,15 @@ pub struct ServeArgs {
     #[arg(long, env = "EDA_MAX_LEARNERS", value_name = "N", default_value_t = DEFAULT_MAX_LEARNERS, value_parser = parse_cap::<NonZeroUsize>)]
     pub max_learners: NonZeroUsize,
 
-    /// Events one sandbox may hold; past it, publishing is refused.
+    /// Recent trace events one sandbox keeps for browsers that join late or resync (a snapshot carries at
+    /// most 2,000); the oldest are dropped first.
     #[arg(long, env = "EDA_MAX_EVENTS_PER_SANDBOX", value_name = "N", default_value_t = DEFAULT_MAX_EVENTS_PER_SANDBOX, value_parser = parse_cap::<NonZeroUsize>)]
     pub max_events_per_sandbox: NonZeroUsize,
+
+    /// Messages one sandbox may create; at the cap its producers fall silent and publishing by hand is
+    /// refused with a message saying so, until the sandbox is reset.
+    #[arg(long, env = "EDA_MAX_MESSAGES_PER_SANDBOX", value_name = "N", default_value_t = DEFAULT_MAX_MESSAGES_PER_SANDBOX, value_parser = parse_cap::<NonZeroU64>)]
+    pub max_messages_per_sandbox: NonZeroU64,
 
     /// Commands per second per connection; extra commands are dropped with a notice.
     #[arg(long, env = "EDA_MAX_COMMANDS_PER_SEC", value_name = "N", default_value_t = DEFAULT_MAX_COMMANDS_PER_SEC, value_parser = parse_cap::<NonZeroU32>)]
@@ -145,6 +154,7 @@ impl Default for ServeArgs {
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_learners: DEFAULT_MAX_LEARNERS,
             max_events_per_sandbox: DEFAULT_MAX_EVENTS_PER_SANDBOX,
+            max_messages_per_sandbox: DEFAULT_MAX_MESSAGES_PER_SANDBOX,
             max_commands_per_sec: DEFAULT_MAX_COMMANDS_PER_SEC,
             session_idle_minutes: DEFAULT_SESSION_IDLE_MINUTES,
         }
@@ -159,6 +169,7 @@ pub struct Limits {
     pub max_sessions: NonZeroUsize,
     pub max_learners: NonZeroUsize,
     pub max_events_per_sandbox: NonZeroUsize,
+    pub max_messages_per_sandbox: NonZeroU64,
     pub max_commands_per_sec: NonZeroU32,
     pub session_idle: Duration,
 }
@@ -201,6 +212,7 @@ impl Config {
                 max_sessions: args.max_sessions,
                 max_learners: args.max_learners,
                 max_events_per_sandbox: args.max_events_per_sandbox,
+                max_messages_per_sandbox: args.max_messages_per_sandbox,
                 max_commands_per_sec: args.max_commands_per_sec,
                 session_idle: Duration::from_secs(
                     args.session_idle_minutes.get().saturating_mul(60),

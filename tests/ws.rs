@@ -898,3 +898,37 @@ async fn a_restart_knob_rebuilds_the_run_and_travels_in_the_run_file() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_sandbox_stops_at_its_message_cap_and_says_why() {
+    let test = spawn_app_with(limited(|limits| {
+        limits.max_messages_per_sandbox = std::num::NonZeroU64::new(10).unwrap();
+    }))
+    .await;
+    let path = test.sandbox();
+    let mut client = test.connect(&path).await;
+    client.snapshot().await;
+    client.send(json!({"type":"speed","speed":20.0})).await;
+    client
+        .until("the cap reached", |m| {
+            is_frame(m) && m["metrics"]["producers"][0]["produced"].as_u64() >= Some(10)
+        })
+        .await;
+    client.send(json!({"type":"pause"})).await;
+    let paused = client
+        .until("a paused frame", |m| is_frame(m) && m["paused"] == true)
+        .await;
+    assert_eq!(
+        paused["metrics"]["producers"][0]["produced"].as_u64(),
+        Some(10),
+        "the producer fell silent at the cap"
+    );
+    client
+        .send(json!({"type":"command","command":{"kind":"publish","channel":"orders","event_type":"OrderPlaced","key":"by-hand"}}))
+        .await;
+    let error = client.error().await;
+    assert!(
+        error["message"].as_str().unwrap().contains("10 messages"),
+        "{error}"
+    );
+}

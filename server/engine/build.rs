@@ -37,6 +37,8 @@ impl World {
             broker_up: true,
             next_tag: 0,
             deliveries: 0,
+            messages_created: 0,
+            message_cap: super::world::DEFAULT_MESSAGE_CAP,
             rate_window: Default::default(),
         };
         for spec in &scenario.channels {

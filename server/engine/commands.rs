@@ -157,6 +157,18 @@ impl World {
 
     pub(crate) fn execute(&mut self, command: Command) -> Result<(), CommandError> {
         self.check(&command)?;
+        let creates_a_message = matches!(
+            command,
+            Command::Publish { .. }
+                | Command::InjectPoison { .. }
+                | Command::Duplicate { same_id: false, .. }
+        );
+        if creates_a_message && self.at_message_cap() {
+            return Err(CommandError::LimitReached(format!(
+                "this sandbox has created all {} messages it may; reset it to start again",
+                self.message_cap
+            )));
+        }
         let command_kind = if matches!(command, Command::Volunteer { .. }) {
             CommandKind::Volunteer
         } else {

@@ -541,6 +541,10 @@ impl World {
             let Some(channel) = self.channel_id(&rule.channel) else {
                 continue;
             };
+            if self.at_message_cap() {
+                self.record_consumer_drop(cause.id, DropReason::MessageCap, consumer);
+                return;
+            }
             let correlation_id = if self.consumers[consumer.index()]
                 .design
                 .propagate_correlation
@@ -573,6 +577,10 @@ impl World {
             return;
         };
         if !self.consumers[consumer.index()].spec.replies {
+            return;
+        }
+        if self.at_message_cap() {
+            self.record_consumer_drop(request.id, DropReason::MessageCap, consumer);
             return;
         }
         let reply = Message {

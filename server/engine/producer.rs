@@ -102,6 +102,10 @@ impl World {
                     .schedule(due, Pending::ProducerTick(producer));
                 return;
             }
+            if self.at_message_cap() {
+                // The sandbox's message cap: this producer falls silent for the rest of the run.
+                return;
+            }
             if self.scheduler_is_full() || state.outbox.len() >= MAX_OUTBOX_ENTRIES {
                 // Back-pressure: skip this message's slot and try the next one later.
                 self.producers[producer.index()].stats.produced += 1;

@@ -39,6 +39,8 @@ pub enum DropReason {
     RetriesExhausted,
     /// The stream removed the record before the group read it.
     RetentionExceeded,
+    /// The world has created as many messages as its cap allows.
+    MessageCap,
 }
 
 /// Why processing one message failed.

@@ -31,6 +31,12 @@ pub const MAX_UNDRAINED_TRACE_EVENTS: usize = 2_000_000;
 /// instead of exhausting memory.
 pub const MAX_SCHEDULED_EVENTS: usize = 1_000_000;
 
+/// Messages one world creates unless its driver sets another cap with
+/// [`World::set_message_cap`]. At the cap producers fall silent, a publish by hand is refused
+/// with a clear error and follow-up events are dropped with `message_cap`: a runaway
+/// scenario stops growing instead of using up the server.
+pub const DEFAULT_MESSAGE_CAP: u64 = 1_000_000;
+
 /// A hash map whose iteration order depends only on what was inserted: std's default
 /// hasher is seeded per process, which would make two runs of one seed differ.
 pub(crate) type StableHashMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
@@ -140,6 +146,8 @@ pub struct World {
     pub(crate) broker_up: bool,
     pub(crate) next_tag: DeliveryTag,
     pub(crate) deliveries: u64,
+    pub(crate) messages_created: u64,
+    pub(crate) message_cap: u64,
     pub(crate) rate_window: super::rates::RateWindow,
 }
 
@@ -156,6 +164,22 @@ impl World {
     /// Deliveries made so far (every attempt counts): the engine's unit of work.
     pub fn deliveries(&self) -> u64 {
         self.deliveries
+    }
+
+    /// Caps the messages this world creates (producers, the console, follow-ups); see
+    /// [`DEFAULT_MESSAGE_CAP`] for what happens at the cap. Part of a run's configuration:
+    /// replaying a run needs the same cap.
+    pub fn set_message_cap(&mut self, cap: u64) {
+        self.message_cap = cap;
+    }
+
+    /// Messages created so far.
+    pub fn messages_created(&self) -> u64 {
+        self.messages_created
+    }
+
+    pub(crate) fn at_message_cap(&self) -> bool {
+        self.messages_created >= self.message_cap
     }
 
     /// When the next thing will happen, if anything ever will.
@@ -244,7 +268,9 @@ impl World {
         self.scheduler.len() >= MAX_SCHEDULED_EVENTS
     }
 
+    /// A fresh message id; every new message takes one, so this is where they are counted.
     pub(crate) fn new_message_id(&mut self) -> MessageId {
+        self.messages_created += 1;
         MessageId(self.rng.next_u64())
     }
 

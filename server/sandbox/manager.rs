@@ -34,6 +34,8 @@ pub struct SandboxSettings {
     pub max_clients: usize,
     /// Events kept for snapshots, oldest dropped first.
     pub recent_events: usize,
+    /// Messages one sandbox's world may create.
+    pub max_messages: u64,
     pub idle_timeout: Duration,
 }
 
@@ -43,6 +45,7 @@ impl SandboxSettings {
             max_sandboxes: limits.max_sandboxes.get(),
             max_clients: limits.max_clients.get(),
             recent_events: limits.max_events_per_sandbox.get().min(MAX_SNAPSHOT_EVENTS),
+            max_messages: limits.max_messages_per_sandbox.get(),
             idle_timeout: SANDBOX_IDLE_TIMEOUT,
         }
     }
@@ -151,11 +154,15 @@ impl SandboxManager {
     ) -> Result<SandboxId, SandboxError> {
         let settings = self.inner.settings;
         let seed = seed.unwrap_or(exercise.default_seed);
-        let run = Run::new(exercise.clone(), seed, settings.recent_events).map_err(|source| {
-            SandboxError::Scenario {
-                exercise: exercise.id.clone(),
-                source,
-            }
+        let run = Run::limited(
+            exercise.clone(),
+            seed,
+            settings.recent_events,
+            settings.max_messages,
+        )
+        .map_err(|source| SandboxError::Scenario {
+            exercise: exercise.id.clone(),
+            source,
         })?;
         self.start(run).map(|handle| handle.id)
     }

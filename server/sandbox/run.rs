@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::engine::{
-    CommandError, DeadLetterView, Millis, ScenarioError, TraceEvent, TraceKind, World,
+    CommandError, DEFAULT_MESSAGE_CAP, DeadLetterView, Millis, ScenarioError, TraceEvent,
+    TraceKind, World,
 };
 use crate::exercise::model::Choices;
 use crate::exercise::{Exercise, GoalStatus, GoalTracker};
@@ -62,6 +63,8 @@ pub struct Run {
     /// The most recent events, for snapshots; at most `recent_cap`, oldest dropped first.
     recent: VecDeque<TraceEvent>,
     recent_cap: usize,
+    /// Messages the world may create; part of the run's configuration, kept across rebuilds.
+    message_cap: u64,
     /// Faults and changes on the timeline. Bounded by the scenario's faults plus the logged commands.
     markers: Vec<Marker>,
     /// Markers not yet sent in a frame start here.
@@ -80,20 +83,33 @@ impl Run {
         seed: u64,
         recent_cap: usize,
     ) -> Result<Self, ScenarioError> {
-        Self::build(exercise, seed, Choices::new(), recent_cap).map_err(|refusal| ScenarioError {
-            field: "knobs".into(),
-            reason: refusal.message,
+        Self::limited(exercise, seed, recent_cap, DEFAULT_MESSAGE_CAP)
+    }
+
+    /// A run whose world may create at most `message_cap` messages (the sandbox's configured cap).
+    pub fn limited(
+        exercise: Arc<Exercise>,
+        seed: u64,
+        recent_cap: usize,
+        message_cap: u64,
+    ) -> Result<Self, ScenarioError> {
+        Self::build(exercise, seed, Choices::new(), recent_cap, message_cap).map_err(|refusal| {
+            ScenarioError {
+                field: "knobs".into(),
+                reason: refusal.message,
+            }
         })
     }
 
-    /// A run of the scenario the given restart-knob options make of the exercise.
-    pub fn with_choices(
-        exercise: Arc<Exercise>,
-        seed: u64,
-        choices: Choices,
-        recent_cap: usize,
-    ) -> Result<Self, Refusal> {
-        Self::build(exercise, seed, choices, recent_cap)
+    /// A run of the scenario the given restart-knob options make of the exercise, with this run's caps.
+    fn with_choices(&self, seed: u64, choices: Choices) -> Result<Self, Refusal> {
+        Self::build(
+            self.exercise.clone(),
+            seed,
+            choices,
+            self.recent_cap,
+            self.message_cap,
+        )
     }
 
     fn build(
@@ -101,16 +117,18 @@ impl Run {
         seed: u64,
         choices: Choices,
         recent_cap: usize,
+        message_cap: u64,
     ) -> Result<Self, Refusal> {
         let scenario = exercise
             .scenario_for(&choices)
             .map_err(|e| Refusal::new(ErrorCode::NotAllowed, e.to_string()))?;
-        let world = World::new(&scenario, seed).map_err(|e| {
+        let mut world = World::new(&scenario, seed).map_err(|e| {
             Refusal::new(
                 ErrorCode::NotAllowed,
                 format!("These options do not make a runnable system: {e}"),
             )
         })?;
+        world.set_message_cap(message_cap);
         let tracker = GoalTracker::new(&exercise);
         let mut run = Self {
             exercise,
@@ -122,6 +140,7 @@ impl Run {
             applied: 0,
             recent: VecDeque::with_capacity(recent_cap.min(4_096)),
             recent_cap: recent_cap.max(1),
+            message_cap,
             markers: Vec::new(),
             markers_sent: 0,
             pending: Vec::new(),
@@ -305,7 +324,7 @@ impl Run {
     /// Back to time 0 with an empty log and new options for the restart knobs. The run is unchanged
     /// when the options are refused.
     pub fn reset_with(&mut self, seed: u64, choices: Choices) -> Result<(), Refusal> {
-        *self = Run::with_choices(self.exercise.clone(), seed, choices, self.recent_cap)?;
+        *self = self.with_choices(seed, choices)?;
         Ok(())
     }
 
@@ -317,12 +336,7 @@ impl Run {
                 Refusal::new(ErrorCode::NotAllowed, format!("command {index}: {reason}"))
             })?;
         }
-        let mut candidate = Run::with_choices(
-            self.exercise.clone(),
-            file.seed,
-            file.choices.clone(),
-            self.recent_cap,
-        )?;
+        let mut candidate = self.with_choices(file.seed, file.choices.clone())?;
         for (index, timed) in file.commands.iter().enumerate() {
             candidate.advance_to(timed.at);
             candidate.world.check(&timed.command).map_err(|e| {
@@ -354,16 +368,12 @@ impl Run {
     }
 
     fn rebuild(&mut self, seed: u64, log: Vec<TimedCommand>) -> Result<(), ScenarioError> {
-        let mut fresh = Run::build(
-            self.exercise.clone(),
-            seed,
-            self.choices.clone(),
-            self.recent_cap,
-        )
-        .map_err(|refusal| ScenarioError {
-            field: "knobs".into(),
-            reason: refusal.message,
-        })?;
+        let mut fresh = self
+            .with_choices(seed, self.choices.clone())
+            .map_err(|refusal| ScenarioError {
+                field: "knobs".into(),
+                reason: refusal.message,
+            })?;
         fresh.log = log;
         *self = fresh;
         Ok(())

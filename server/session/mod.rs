@@ -504,12 +504,14 @@ impl Sessions {
             .get(&saved.exercise)
             .ok_or_else(|| SessionError::UnknownExercise(saved.exercise.clone()))?;
         let recent = self.inner.sandboxes.settings().recent_events;
-        let mut run = Run::new(exercise.clone(), saved.seed, recent).map_err(|source| {
-            SandboxError::Scenario {
-                exercise: exercise.id.clone(),
-                source,
-            }
-        })?;
+        let max_messages = self.inner.sandboxes.settings().max_messages;
+        let mut run =
+            Run::limited(exercise.clone(), saved.seed, recent, max_messages).map_err(|source| {
+                SandboxError::Scenario {
+                    exercise: exercise.id.clone(),
+                    source,
+                }
+            })?;
         if !saved.log.is_empty() || saved.at > 0 {
             let file = RunFile::new(&exercise.id, saved.seed, saved.log.to_vec(), saved.at);
             if let Err(refusal) = run.import(file) {

@@ -205,3 +205,25 @@ proptest! {
         prop_assert!(world.now() == 60_000);
     }
 }
+
+#[test]
+fn a_world_stops_creating_messages_at_its_cap_and_says_so() {
+    let mut world = world(BASE, 1);
+    world.set_message_cap(25);
+    world.advance_to(60_000);
+    assert_eq!(
+        world.messages_created(),
+        25,
+        "the producer fell silent at the cap"
+    );
+    let publish: Command = serde_json::from_str(
+        r#"{"kind":"publish","channel":"orders","event_type":"OrderPlaced","key":"order-x"}"#,
+    )
+    .expect("json");
+    match world.apply(60_000, publish) {
+        Err(CommandError::LimitReached(text)) => assert!(text.contains("25 messages"), "{text}"),
+        other => panic!("expected the cap to refuse the publish, got {other:?}"),
+    }
+    world.advance_to(120_000);
+    assert_eq!(world.messages_created(), 25);
+}
