@@ -15,10 +15,12 @@ use eda_playground::engine::{Command, TraceEvent, World};
 use eda_playground::exercise::{Catalog, Exercise};
 use eda_playground::sandbox::{SandboxManager, SandboxSettings};
 use eda_playground::serve::serve;
+use eda_playground::web::ws::Keepalive;
 use eda_playground::web::{AppState, app};
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -931,4 +933,128 @@ async fn a_sandbox_stops_at_its_message_cap_and_says_why() {
         error["message"].as_str().unwrap().contains("10 messages"),
         "{error}"
     );
+}
+
+/// Short real keepalive durations: pinged every 200 ms, closed after 700 ms of silence. The 500 ms
+/// between a ping and the close leaves a reading client ample time to answer on a loaded machine.
+const SHORT_KEEPALIVE: Keepalive = Keepalive {
+    ping_interval: Duration::from_millis(200),
+    pong_timeout: Duration::from_millis(500),
+};
+
+async fn spawn_app_with_keepalive(keepalive: Keepalive) -> TestApp {
+    let (catalog, dir) = test_catalog();
+    let mut state = AppState::with_catalog(Config::default(), catalog);
+    state.keepalive = keepalive;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, state.clone()));
+    TestApp { addr, state, dir }
+}
+
+/// A WebSocket client on a bare TCP stream that reads the server's frames and never writes one, so it
+/// never answers a ping (tungstenite would answer them by itself).
+struct SilentClient {
+    stream: BufReader<TcpStream>,
+}
+
+/// One server frame: its opcode and payload (server frames are never masked).
+struct RawFrame {
+    opcode: u8,
+    payload: Vec<u8>,
+}
+
+impl SilentClient {
+    async fn connect(addr: SocketAddr, path: &str) -> Self {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut stream = BufReader::new(stream);
+        let mut status = String::new();
+        stream.read_line(&mut status).await.unwrap();
+        assert!(status.starts_with("HTTP/1.1 101"), "no upgrade: {status}");
+        // The response headers end with an empty line; the frames follow.
+        loop {
+            let mut line = String::new();
+            stream.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            assert!(!line.is_empty(), "the connection ended within the headers");
+        }
+        Self { stream }
+    }
+
+    async fn frame(&mut self) -> RawFrame {
+        let mut head = [0u8; 2];
+        self.stream.read_exact(&mut head).await.unwrap();
+        let opcode = head[0] & 0x0f;
+        assert_eq!(head[1] & 0x80, 0, "a server frame is never masked");
+        let len = match head[1] & 0x7f {
+            126 => u64::from(self.stream.read_u16().await.unwrap()),
+            127 => self.stream.read_u64().await.unwrap(),
+            short => u64::from(short),
+        };
+        let mut payload = vec![0; usize::try_from(len).unwrap()];
+        self.stream.read_exact(&mut payload).await.unwrap();
+        RawFrame { opcode, payload }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_a_ping_is_closed_with_1008() {
+    let test = spawn_app_with_keepalive(SHORT_KEEPALIVE).await;
+    let started = std::time::Instant::now();
+    let mut client = SilentClient::connect(test.addr, &test.sandbox()).await;
+    let mut pings = 0;
+    let close = tokio::time::timeout(TEST_TIMEOUT, async {
+        for _ in 0..100_000 {
+            let frame = client.frame().await;
+            match frame.opcode {
+                0x8 => return frame.payload,
+                0x9 => pings += 1,
+                _ => {}
+            }
+        }
+        panic!("the connection never closed");
+    })
+    .await
+    .expect("the silent client was not closed");
+    let code = u16::from_be_bytes([close[0], close[1]]);
+    assert_eq!(code, u16::from(CloseCode::Policy));
+    assert_eq!(&close[2..], b"no answer to ping");
+    assert!(pings >= 1, "the client was pinged before being closed");
+    assert!(
+        started.elapsed() >= SHORT_KEEPALIVE.ping_interval + SHORT_KEEPALIVE.pong_timeout,
+        "closed before its silence ran out"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_answers_pings_stays_connected() {
+    let test = spawn_app_with_keepalive(SHORT_KEEPALIVE).await;
+    let mut client = test.connect(&test.sandbox()).await;
+    // Three times the silence that closes a client that does not answer; tungstenite answers each ping
+    // as the client reads.
+    let silence = SHORT_KEEPALIVE.ping_interval + SHORT_KEEPALIVE.pong_timeout;
+    let until = tokio::time::Instant::now() + silence * 3;
+    let mut pings = 0;
+    while let Ok(message) = tokio::time::timeout_at(until, client.ws.next()).await {
+        match message {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Close(frame))) => panic!("closed while answering pings: {frame:?}"),
+            Some(Ok(_)) => {}
+            Some(Err(error)) => panic!("the connection failed: {error}"),
+            None => panic!("the connection ended"),
+        }
+    }
+    assert!(pings >= 3, "pinged {pings} times in {:?}", silence * 3);
+    // Still there: it answers a request.
+    client.send(json!({"type":"pause"})).await;
+    client
+        .until("a paused frame", |m| is_frame(m) && m["paused"] == true)
+        .await;
 }

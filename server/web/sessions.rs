@@ -692,6 +692,7 @@ fn upgrade_to_sandbox(
 ) -> Response {
     let rate = state.config.limits.max_commands_per_sec;
     let shutdown = state.shutdown.clone();
+    let keepalive = state.keepalive;
     let policy = Policy {
         guard,
         outside: Some(outside),
@@ -699,7 +700,9 @@ fn upgrade_to_sandbox(
     upgrade
         .max_message_size(ws::MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(ws::MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| ws::client(socket, sandbox, policy, rate, shutdown, permit))
+        .on_upgrade(move |socket| {
+            ws::client(socket, sandbox, policy, rate, keepalive, shutdown, permit)
+        })
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ use crate::exercise::Catalog;
 use crate::sandbox::{SandboxManager, SandboxSettings};
 use crate::session::Sessions;
 use crate::web::shutdown::Shutdown;
+use crate::web::ws::Keepalive;
 
 /// Shared, cheaply cloned server state. Fields are `Arc`s or handles, so a clone per request costs a few
 /// reference-count increments.
@@ -19,6 +20,8 @@ pub struct AppState {
     pub sandboxes: SandboxManager,
     /// Workshop sessions, with their own sandboxes and store.
     pub sessions: Sessions,
+    /// How WebSocket clients are pinged and when their silence closes them.
+    pub keepalive: Keepalive,
 }
 
 impl AppState {
@@ -48,6 +51,7 @@ impl AppState {
             catalog,
             sandboxes,
             sessions,
+            keepalive: Keepalive::default(),
         }
     }
 }

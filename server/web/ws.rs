@@ -47,6 +47,30 @@ pub const FLOOD_FACTOR: u32 = 5;
 /// up, and resending snapshots would only cost everyone else.
 pub const MAX_LAGS: usize = 3;
 pub const LAG_WINDOW: Duration = Duration::from_secs(10);
+/// When a connection is pinged and when its silence closes it: [`PING_INTERVAL`] and [`PONG_TIMEOUT`]
+/// unless the server's state says otherwise (tests use short ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self {
+            ping_interval: PING_INTERVAL,
+            pong_timeout: PONG_TIMEOUT,
+        }
+    }
+}
+
+impl Keepalive {
+    /// How long a client may stay silent: a ping's interval, then its timeout.
+    fn silence(self) -> Duration {
+        self.ping_interval + self.pong_timeout
+    }
+}
+
 /// How long the send task may take to write the closing frame after the receive side ended.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -74,11 +98,22 @@ pub async fn sandbox_socket(
     })?;
     let rate = state.config.limits.max_commands_per_sec;
     let shutdown = state.shutdown.clone();
+    let keepalive = state.keepalive;
     Ok(upgrade
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_failed_upgrade(|error| tracing::debug!(%error, "WebSocket upgrade failed"))
-        .on_upgrade(move |socket| client(socket, sandbox, Policy::open(), rate, shutdown, permit)))
+        .on_upgrade(move |socket| {
+            client(
+                socket,
+                sandbox,
+                Policy::open(),
+                rate,
+                keepalive,
+                shutdown,
+                permit,
+            )
+        }))
 }
 
 /// Whether a browser page on this server opened the socket: no Origin (not a browser), or an Origin whose
@@ -140,6 +175,7 @@ pub async fn client(
     sandbox: SandboxHandle,
     policy: Policy,
     rate: NonZeroU32,
+    keepalive: Keepalive,
     shutdown: Shutdown,
     _permit: OwnedSemaphorePermit,
 ) {
@@ -155,6 +191,7 @@ pub async fn client(
         replies_rx,
         close_rx,
         policy.outside,
+        keepalive.ping_interval,
         shutdown,
     ));
     let mut receive = tokio::spawn(receive_loop(
@@ -164,6 +201,7 @@ pub async fn client(
         close,
         policy.guard,
         rate,
+        keepalive.silence(),
     ));
     tokio::select! {
         _ = &mut send => receive.abort(),
@@ -179,6 +217,8 @@ pub async fn client(
 
 type Sink = SplitSink<WebSocket, Message>;
 
+// Each argument is one of the connection's distinct inputs; bundling them would only rename them.
+#[allow(clippy::too_many_arguments)]
 async fn send_loop(
     mut sink: Sink,
     sandbox: SandboxHandle,
@@ -186,6 +226,7 @@ async fn send_loop(
     mut replies: mpsc::Receiver<Utf8Bytes>,
     mut close: oneshot::Receiver<Close>,
     mut outside: Option<broadcast::Receiver<Outside>>,
+    ping_interval: Duration,
     shutdown: Shutdown,
 ) {
     let Some(mut after) = resync(&mut sink, &sandbox).await else {
@@ -193,7 +234,7 @@ async fn send_loop(
     };
     let stopping = shutdown.triggered();
     tokio::pin!(stopping);
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     let mut lags = Lags::default();
     loop {
         let sent = tokio::select! {
@@ -333,11 +374,12 @@ async fn receive_loop(
     close: oneshot::Sender<Close>,
     guard: Option<Guard>,
     rate: NonZeroU32,
+    silence: Duration,
 ) {
     let mut limiter = RateLimiter::new(rate);
     let outcome = loop {
         // Any message, pongs included, proves the client is alive.
-        let next = match tokio::time::timeout(PING_INTERVAL + PONG_TIMEOUT, stream.next()).await {
+        let next = match tokio::time::timeout(silence, stream.next()).await {
             Err(_) => {
                 break Some(Close {
                     code: close_code::POLICY,
