@@ -37,6 +37,8 @@ pub struct SandboxSettings {
     /// Messages one sandbox's world may create.
     pub max_messages: u64,
     pub idle_timeout: Duration,
+    /// Broadcasts buffered for the slowest client: [`FRAME_BUFFER`] (tests make it tiny to force a lag).
+    pub frame_buffer: usize,
 }
 
 impl SandboxSettings {
@@ -47,6 +49,7 @@ impl SandboxSettings {
             recent_events: limits.max_events_per_sandbox.get().min(MAX_SNAPSHOT_EVENTS),
             max_messages: limits.max_messages_per_sandbox.get(),
             idle_timeout: SANDBOX_IDLE_TIMEOUT,
+            frame_buffer: FRAME_BUFFER,
         }
     }
 }
@@ -176,7 +179,7 @@ impl SandboxManager {
         let exercise = run.exercise().id.clone();
         let seed = run.seed();
         let (requests, receiver) = mpsc::channel(REQUEST_QUEUE);
-        let (frames, _) = broadcast::channel(FRAME_BUFFER);
+        let (frames, _) = broadcast::channel(settings.frame_buffer);
         let (status, status_rx) = watch::channel(Status::of(&run, true));
         let handle = SandboxHandle {
             id,

@@ -15,8 +15,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
 use axum::response::Response;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::SplitStream;
+use futures_util::{Sink, SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{OwnedSemaphorePermit, broadcast, mpsc, oneshot};
 use tokio::time::Instant;
@@ -215,12 +215,10 @@ pub async fn client(
     }
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-
 // Each argument is one of the connection's distinct inputs; bundling them would only rename them.
 #[allow(clippy::too_many_arguments)]
-async fn send_loop(
-    mut sink: Sink,
+async fn send_loop<S>(
+    mut sink: S,
     sandbox: SandboxHandle,
     mut frames: broadcast::Receiver<Arc<Broadcast>>,
     mut replies: mpsc::Receiver<Utf8Bytes>,
@@ -228,7 +226,10 @@ async fn send_loop(
     mut outside: Option<broadcast::Receiver<Outside>>,
     ping_interval: Duration,
     shutdown: Shutdown,
-) {
+) where
+    // The socket's half, or a test's stand-in.
+    S: Sink<Message> + Unpin,
+{
     let Some(mut after) = resync(&mut sink, &sandbox).await else {
         return;
     };
@@ -349,7 +350,7 @@ async fn next_outside(
 }
 
 /// Sends a fresh snapshot and returns its number, or closes when the sandbox has ended.
-async fn resync(sink: &mut Sink, sandbox: &SandboxHandle) -> Option<u64> {
+async fn resync<S: Sink<Message> + Unpin>(sink: &mut S, sandbox: &SandboxHandle) -> Option<u64> {
     let Some(snapshot) = sandbox.snapshot().await else {
         close_with(sink, close_code::AWAY, "the sandbox has ended").await;
         return None;
@@ -358,7 +359,7 @@ async fn resync(sink: &mut Sink, sandbox: &SandboxHandle) -> Option<u64> {
     Some(snapshot.seq)
 }
 
-async fn close_with(sink: &mut Sink, code: u16, reason: &'static str) {
+async fn close_with<S: Sink<Message> + Unpin>(sink: &mut S, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: Utf8Bytes::from_static(reason),
@@ -549,6 +550,7 @@ impl RateLimiter {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use tokio::sync::Semaphore;
 
     fn headers(origin: Option<&'static str>, host: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -620,6 +622,124 @@ mod tests {
             assert_eq!(lags.on_lag(later), OnLag::Resync);
         }
         assert_eq!(lags.on_lag(later), OnLag::Close);
+    }
+
+    /// A stand-in for the socket's send half: each message reaches `delivered` at once, then the send
+    /// waits for a permit of `gate`. The test decides when `send_loop` may read its next frame.
+    fn gated_sink(
+        delivered: mpsc::Sender<Message>,
+        gate: Arc<Semaphore>,
+    ) -> impl Sink<Message> + Unpin {
+        Box::pin(futures_util::sink::unfold(
+            (delivered, gate),
+            |(delivered, gate), message: Message| async move {
+                delivered.send(message).await.map_err(|_| ())?;
+                gate.acquire().await.map_err(|_| ())?.forget();
+                Ok::<_, ()>((delivered, gate))
+            },
+        ))
+    }
+
+    /// Bounds a failure; a passing test never waits for it.
+    const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+    async fn next(delivered: &mut mpsc::Receiver<Message>) -> Message {
+        tokio::time::timeout(TEST_TIMEOUT, delivered.recv())
+            .await
+            .expect("send_loop sent nothing")
+            .expect("send_loop ended")
+    }
+
+    fn message_type(message: &Message) -> String {
+        let Message::Text(text) = message else {
+            panic!("not a text message: {message:?}");
+        };
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        json["type"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Returns once the sandbox has broadcast `count` frames from now on.
+    async fn outrun(sandbox: &SandboxHandle, count: u64) {
+        let mut probe = sandbox.subscribe();
+        let mut seen = 0;
+        tokio::time::timeout(TEST_TIMEOUT, async {
+            while seen < count {
+                match probe.recv().await {
+                    Ok(_) => seen += 1,
+                    Err(RecvError::Lagged(missed)) => seen += missed,
+                    Err(RecvError::Closed) => panic!("the sandbox ended"),
+                }
+            }
+        })
+        .await
+        .expect("the sandbox stopped broadcasting");
+    }
+
+    #[tokio::test]
+    async fn a_lagging_client_is_resynced_then_closed_after_max_lags() {
+        use crate::config::Config;
+        use crate::exercise::Catalog;
+        use crate::sandbox::{SandboxManager, SandboxSettings};
+
+        const BUFFER: usize = 2;
+        let exercise = Catalog::load(None)
+            .get("competing-consumers")
+            .expect("the bundled exercise");
+        let manager = SandboxManager::new(SandboxSettings {
+            frame_buffer: BUFFER,
+            ..SandboxSettings::from_limits(&Config::default().limits)
+        });
+        let sandbox = manager
+            .get(manager.create(exercise, Some(1)).unwrap())
+            .unwrap();
+
+        let frames = sandbox.subscribe();
+        let (delivered_tx, mut delivered) = mpsc::channel(8);
+        let gate = Arc::new(Semaphore::new(0));
+        // Held open: a dropped sender would read as the receive side's decision to close.
+        let (_replies, replies_rx) = mpsc::channel(1);
+        let (_close, close_rx) = oneshot::channel();
+        let task = tokio::spawn(send_loop(
+            gated_sink(delivered_tx, gate.clone()),
+            sandbox.clone(),
+            frames,
+            replies_rx,
+            close_rx,
+            None,
+            PING_INTERVAL,
+            Shutdown::new(),
+        ));
+        assert_eq!(message_type(&next(&mut delivered).await), "snapshot");
+
+        // send_loop is held in its last send, so its receiver stands still while the sandbox broadcasts
+        // more than the buffer holds: the next read is a lag.
+        let past_the_buffer = 2 * BUFFER as u64 + 1;
+        for lag in 1..MAX_LAGS {
+            outrun(&sandbox, past_the_buffer).await;
+            gate.add_permits(1);
+            assert_eq!(
+                message_type(&next(&mut delivered).await),
+                "snapshot",
+                "lag {lag} resyncs"
+            );
+        }
+        outrun(&sandbox, past_the_buffer).await;
+        gate.add_permits(1);
+        let notice = next(&mut delivered).await;
+        assert_eq!(message_type(&notice), "notice");
+        gate.add_permits(1);
+        match next(&mut delivered).await {
+            Message::Close(Some(frame)) => {
+                assert_eq!(frame.code, close_code::AGAIN);
+                assert_eq!(frame.reason.as_str(), "too slow to keep up");
+            }
+            other => panic!("expected a close, got {other:?}"),
+        }
+        gate.add_permits(1);
+        tokio::time::timeout(TEST_TIMEOUT, task)
+            .await
+            .expect("send_loop ended after closing")
+            .unwrap();
     }
 
     #[test]
