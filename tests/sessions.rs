@@ -867,3 +867,64 @@ async fn on_the_stage_a_learner_acts_only_on_their_own_instance() {
         .await;
     assert_eq!(roster["session"]["volunteers"][0]["offline"], true);
 }
+
+/// Hints a learner opened are theirs after a restart: the dashboard of the restarted server still counts
+/// them.
+#[tokio::test]
+async fn hints_used_survive_a_restart() {
+    let data = TempDir::new("eda-session-hints");
+    let (code, facilitator) = {
+        let app = spawn_app(Config::default(), Some(&data.0)).await;
+        let (code, facilitator) = app.session().await;
+        let (id, token) = app.join(&code, "Ada").await;
+        let mut learner = app
+            .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&token))
+            .await
+            .unwrap();
+        learner.next().await;
+        let mut dashboard = app
+            .connect(
+                &format!("/ws/sessions/{code}/dashboard"),
+                Some(&facilitator),
+            )
+            .await
+            .unwrap();
+        learner.send(json!({"type": "hint", "index": 0})).await;
+        dashboard.until_learner(id, |l| l["hints_used"] == 1).await;
+        // The hint's store write is spawned by the connection's guard; wait until the database has it.
+        let db = data.0.join(eda_playground::session::store::DB_FILE);
+        tokio::time::timeout(TEST_TIMEOUT, async {
+            loop {
+                assert!(app.state.sessions.store().flush().await);
+                let conn = rusqlite::Connection::open(&db).unwrap();
+                let stored: u32 = conn
+                    .query_row(
+                        "SELECT hints_used FROM learners WHERE session = ?1",
+                        [&code],
+                        |row| row.get(0),
+                    )
+                    .unwrap();
+                if stored == 1 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the hint never reached the database");
+        app.state.shutdown.trigger();
+        (code, facilitator)
+    };
+
+    let app = spawn_app(Config::default(), Some(&data.0)).await;
+    let (status, roster) = app
+        .http(
+            "GET",
+            &format!("/api/sessions/{code}/roster"),
+            Some(&facilitator),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{roster}");
+    assert_eq!(roster["learners"][0]["hints_used"], 1, "{roster}");
+}

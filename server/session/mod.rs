@@ -278,7 +278,13 @@ impl Sessions {
 
     /// Saves virtual times and activity that changed, and ends sessions idle past the limit.
     pub async fn sweep(&self) {
-        let now = now_ms();
+        self.sweep_at(now_ms()).await;
+    }
+
+    /// [`Sessions::sweep`] as if the wall clock read `now` (ms since the Unix epoch); tests pass times
+    /// on either side of the idle limit.
+    #[doc(hidden)]
+    pub async fn sweep_at(&self, now: u64) {
         let idle_ms = u64::try_from(self.inner.limits.session_idle.as_millis()).unwrap_or(u64::MAX);
         let rooms: Vec<Arc<Room>> = self.rooms().values().cloned().collect();
         for room in rooms {
