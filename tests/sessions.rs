@@ -928,3 +928,64 @@ async fn hints_used_survive_a_restart() {
     assert_eq!(status, StatusCode::OK, "{roster}");
     assert_eq!(roster["learners"][0]["hints_used"], 1, "{roster}");
 }
+
+/// A store that cannot write tells every dashboard, keeps retrying, and says so when it writes again.
+#[tokio::test]
+async fn a_failing_store_is_reported_on_the_dashboard_until_it_recovers() {
+    use eda_playground::session::store::{LearnerRow, SessionRow};
+
+    let app = spawn_app(Config::default(), None).await;
+    let (code, facilitator) = app.session().await;
+    let mut dashboard = app
+        .connect(
+            &format!("/ws/sessions/{code}/dashboard"),
+            Some(&facilitator),
+        )
+        .await
+        .unwrap();
+    let roster = dashboard.next().await;
+    assert_eq!(roster["type"], "roster");
+    assert_eq!(roster["store_error"], Value::Null);
+
+    // A learner of a session the database does not have: its foreign key fails every batch it is in.
+    let store = app.state.sessions.store();
+    store
+        .learner(LearnerRow {
+            session: "ORPHAN".to_owned(),
+            id: 0,
+            name: "Nobody".to_owned(),
+            token_hash: [3; 32],
+            exercise: "session-test".to_owned(),
+            hints_used: 0,
+            goals_json: "[]".to_owned(),
+            last_activity_ms: 1,
+        })
+        .await;
+    let failing = dashboard.until(|m| m["type"] == "notice").await;
+    assert_eq!(failing["error"], true, "{failing}");
+    assert!(
+        failing["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be saved"),
+        "{failing}"
+    );
+
+    // Its session arrives; the kept write goes through with it on the next retry.
+    store
+        .session(SessionRow {
+            code: "ORPHAN".to_owned(),
+            facilitator_hash: [4; 32],
+            exercise: "session-test".to_owned(),
+            created_ms: 1,
+            last_activity_ms: 1,
+            hints_revealed: 0,
+            solution_revealed: false,
+            paused: false,
+        })
+        .await;
+    dashboard
+        .until(|m| m["type"] == "notice" && m["message"] == "Progress is being saved again.")
+        .await;
+    assert!(store.flush().await);
+}
