@@ -233,7 +233,7 @@ impl World {
             offset: None,
         });
         let deadline = self.now
-            + self.channels[state_channel(self, queue)]
+            + self.channels[self.queues[queue.index()].channel.index()]
                 .spec
                 .ack_deadline_ms;
         let state = &mut self.queues[queue.index()];
@@ -474,8 +474,4 @@ impl World {
         }
         count
     }
-}
-
-fn state_channel(world: &World, queue: QueueId) -> usize {
-    world.queues[queue.index()].channel.index()
 }

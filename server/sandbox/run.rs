@@ -7,8 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::engine::{
-    CommandError, DEFAULT_MESSAGE_CAP, DeadLetterView, Millis, ScenarioError, TraceEvent,
-    TraceKind, World,
+    CommandError, DeadLetterView, Millis, ScenarioError, TraceEvent, TraceKind, World,
 };
 use crate::exercise::model::Choices;
 use crate::exercise::{Exercise, GoalStatus, GoalTracker};
@@ -78,14 +77,6 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn new(
-        exercise: Arc<Exercise>,
-        seed: u64,
-        recent_cap: usize,
-    ) -> Result<Self, ScenarioError> {
-        Self::limited(exercise, seed, recent_cap, DEFAULT_MESSAGE_CAP)
-    }
-
     /// A run whose world may create at most `message_cap` messages (the sandbox's configured cap).
     pub fn limited(
         exercise: Arc<Exercise>,
