@@ -29,7 +29,7 @@ pub enum Command {
     Serve(crate::config::ServeArgs),
     /// Ask a running server for /healthz: exit 0 when it answers 200, 1 otherwise.
     Healthcheck(crate::healthcheck::HealthcheckArgs),
-    /// Run a scenario headless and print a summary (or the trace as JSON lines).
+    /// Run a scenario or an exercise headless and print a summary (or the trace as JSON lines).
     Run(crate::headless::RunArgs),
     /// Measure the engine: simulated deliveries per second per benchmark scenario.
     Bench(crate::headless::BenchArgs),
@@ -38,6 +38,10 @@ pub enum Command {
     /// Validate exercise files and run each one headless: the default must fail a goal, the
     /// solution must meet every goal under many seeds. Exits non-zero on any problem.
     Check(crate::exercise::CheckArgs),
+    /// Prove a Design of an exercise: many seeded runs under its chaos profile, a pass rate
+    /// per goal, and the shortest failing run of each failing goal. Exits non-zero unless
+    /// every goal holds on every seed.
+    Prove(crate::headless::ProveArgs),
     /// Print the JSON Schema of the exercise file format.
     Schema,
 }
@@ -51,6 +55,7 @@ pub fn run_cli(cli: Cli) -> ExitCode {
         Some(Command::Bench(args)) => crate::headless::bench(args),
         Some(Command::Loadtest(args)) => crate::loadtest::run(args),
         Some(Command::Check(args)) => crate::exercise::check(args),
+        Some(Command::Prove(args)) => crate::headless::prove_command(args),
         Some(Command::Schema) => crate::exercise::schema::run(),
         None => crate::serve::run(cli.serve),
     }

@@ -37,6 +37,12 @@ impl World {
             .ok_or_else(|| CommandError::UnknownConsumer(name.to_owned()))
     }
 
+    /// The design a consumer runs with now, or `None` when there is no consumer of that name.
+    pub fn consumer_design(&self, name: &str) -> Option<super::design::Design> {
+        let id = self.consumer_id(name).ok()?;
+        Some(self.consumers[id.index()].design.clone())
+    }
+
     fn producer_id(&self, name: &str) -> Option<ProducerId> {
         self.producers
             .iter()
@@ -430,7 +436,15 @@ impl World {
 
     fn set_design(&mut self, consumer: ConsumerId, design: super::design::Design) {
         let wanted = design.instances;
-        self.consumers[consumer.index()].design = design;
+        // The instance count is not a setting the new design can simply overwrite: the loop
+        // below compares the wanted count with the instances actually running, which
+        // `instances_changed` keeps in `design.instances`. Store the new design with the
+        // running count, or the loop would see the wanted count already there and add nothing.
+        let running = self.consumers[consumer.index()].design.instances;
+        self.consumers[consumer.index()].design = super::design::Design {
+            instances: running,
+            ..design
+        };
         loop {
             let running = self.consumers[consumer.index()].design.instances;
             if running < wanted {

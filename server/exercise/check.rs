@@ -1,9 +1,10 @@
 //! `eda-playground check [DIR]`: proves that every exercise teaches something.
 //!
 //! For each exercise: with the default knobs (on its own seed) at least one goal must fail,
-//! or the exercise has nothing to teach; with the solution every goal must hold under many
-//! seeds. A goal that fails is shown with the shortest failing run found (the seed where it
-//! broke earliest) and the first events of the message that broke it.
+//! or the exercise has nothing to teach; the solution must be proven, every goal holding on
+//! every seed under the exercise's chaos profile, by the proof the playground runs. A goal that
+//! fails is shown with its shrunk counterexample and the first events of the message that broke
+//! it. The default design is proven too, and the table says on how many seeds it breaks.
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ use crate::engine::{MessageId, Millis, TraceEvent};
 use super::catalog::{Catalog, exercise_files};
 use super::load::{LoadError, load_file};
 use super::model::{Choices, Exercise};
+use super::prove::{MAX_PROOF_SEEDS, ProofRequest, prove};
 use super::runner::{events_of, run_exercise};
 
 /// The seeds a solution must hold under unless `--seeds` says otherwise.
@@ -52,6 +54,9 @@ pub struct ExerciseReport {
     pub file: String,
     /// Goals the default knobs break on the exercise's own seed (must not be empty).
     pub default_broken: Vec<String>,
+    /// Seeds of the proof on which the default design breaks a goal: a default that rarely fails
+    /// teaches little.
+    pub default_failing_seeds: u32,
     /// Goals the solution breaks, one entry per goal (must be empty).
     pub solution_failures: Vec<Failure>,
     pub seeds: u64,
@@ -79,7 +84,9 @@ impl CheckReport {
     }
 }
 
-/// Checks one exercise: the default on its seed, the solution on seeds `1..=seeds`.
+/// Checks one exercise: the default on its seed must break a goal; the solution must hold on
+/// seeds `1..=seeds` under the exercise's chaos profile, through the same proof the playground's
+/// "Prove it" runs; and the default is proven too, to say how often it breaks.
 pub fn check_exercise(exercise: &Exercise, seeds: u64) -> ExerciseReport {
     let started = Instant::now();
     let mut report = ExerciseReport {
@@ -89,6 +96,7 @@ pub fn check_exercise(exercise: &Exercise, seeds: u64) -> ExerciseReport {
             super::model::Origin::File(path) => path.display().to_string(),
         },
         default_broken: Vec::new(),
+        default_failing_seeds: 0,
         solution_failures: Vec::new(),
         seeds,
         elapsed: Duration::ZERO,
@@ -98,56 +106,54 @@ pub fn check_exercise(exercise: &Exercise, seeds: u64) -> ExerciseReport {
         Ok(outcome) => report.default_broken = outcome.broken().map(|g| g.id.clone()).collect(),
         Err(error) => report.error = Some(format!("default run: {error}")),
     }
+    let seeds = u32::try_from(seeds).unwrap_or(MAX_PROOF_SEEDS).clamp(1, MAX_PROOF_SEEDS);
+    let default = ProofRequest {
+        choices: Choices::new(),
+        actions: Vec::new(),
+        seeds,
+        first_seed: 1,
+    };
+    match prove(exercise, &default, &mut |_, _| true) {
+        Ok(Some(proof)) => report.default_failing_seeds = proof.seeds - proof.passed,
+        Ok(None) => {}
+        Err(error) => report.error = Some(format!("default proof: {error}")),
+    }
     let solution = &exercise.solution;
-    let mut failures: Vec<Failure> = Vec::new();
-    for seed in 1..=seeds {
-        let outcome = match run_exercise(exercise, &solution.knobs, &solution.actions, seed) {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                report.error = Some(format!("solution run, seed {seed}: {error}"));
-                break;
-            }
-        };
-        for goal in outcome.broken() {
-            let at = goal.at;
-            match failures.iter_mut().find(|f| f.goal == goal.id) {
-                Some(failure) => {
-                    failure.failing_seeds += 1;
-                    // Keep the run where the goal broke earliest: the shortest to read.
-                    if at.unwrap_or(Millis::MAX) < failure.at.unwrap_or(Millis::MAX) {
-                        failure.seed = seed;
-                        failure.at = at;
-                        failure.reason = goal.reason.clone().unwrap_or_default();
-                        failure.message = goal.message;
-                    }
-                }
-                None => failures.push(Failure {
-                    goal: goal.id.clone(),
-                    seed,
-                    at,
-                    reason: goal
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| "still pending at the end".to_owned()),
-                    message: goal.message,
-                    events: Vec::new(),
-                    failing_seeds: 1,
-                }),
+    let request = ProofRequest {
+        choices: solution.knobs.clone(),
+        actions: solution.actions.clone(),
+        seeds,
+        first_seed: 1,
+    };
+    match prove(exercise, &request, &mut |_, _| true) {
+        Ok(Some(proof)) => {
+            for goal in proof.goals {
+                let Some(example) = goal.counterexample else {
+                    continue;
+                };
+                let events = example.message.map_or_else(Vec::new, |message| {
+                    events_of(
+                        exercise,
+                        &solution.knobs,
+                        &example.commands,
+                        example.seed,
+                        message,
+                    )
+                });
+                report.solution_failures.push(Failure {
+                    goal: goal.id,
+                    seed: example.seed,
+                    at: example.breaks_at,
+                    reason: example.sentence,
+                    message: example.message,
+                    events,
+                    failing_seeds: u64::from(goal.failed),
+                });
             }
         }
+        Ok(None) => {}
+        Err(error) => report.error = Some(format!("solution proof: {error}")),
     }
-    for failure in &mut failures {
-        if let Some(message) = failure.message {
-            failure.events = events_of(
-                exercise,
-                &solution.knobs,
-                &solution.actions,
-                failure.seed,
-                message,
-            );
-        }
-    }
-    report.solution_failures = failures;
     report.elapsed = started.elapsed();
     report
 }
@@ -243,8 +249,8 @@ pub fn write_report(out: &mut dyn Write, report: &CheckReport) -> std::io::Resul
         .max(8);
     writeln!(
         out,
-        "{:<width$}  {:<24}  {:<24}  {:>5}  {:>8}",
-        "exercise", "default", "solution", "seeds", "time"
+        "{:<width$}  {:<24}  {:<14}  {:<24}  {:>5}  {:>8}",
+        "exercise", "default", "default breaks", "solution under chaos", "seeds", "time"
     )?;
     for e in &report.exercises {
         let default = if e.default_broken.is_empty() {
@@ -259,11 +265,13 @@ pub fn write_report(out: &mut dyn Write, report: &CheckReport) -> std::io::Resul
         } else {
             format!("FAIL: {} goal(s) broken", e.solution_failures.len())
         };
+        let breaks = format!("{}/{} seeds", e.default_failing_seeds, e.seeds);
         writeln!(
             out,
-            "{:<width$}  {:<24}  {:<24}  {:>5}  {:>6.0}ms",
+            "{:<width$}  {:<24}  {:<14}  {:<24}  {:>5}  {:>6.0}ms",
             e.id,
             default,
+            breaks,
             solution,
             e.seeds,
             e.elapsed.as_secs_f64() * 1_000.0
@@ -294,7 +302,7 @@ pub fn write_report(out: &mut dyn Write, report: &CheckReport) -> std::io::Resul
                 .map_or_else(String::new, |at| format!(" at {at} ms"));
             writeln!(
                 out,
-                "  shortest failing run: --seed {}{when}: {}",
+                "  shortest failing run (shrunk): seed {}{when}: {}",
                 failure.seed, failure.reason
             )?;
             if let Some(message) = failure.message {

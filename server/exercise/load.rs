@@ -216,6 +216,9 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
         World::new(&probe, raw.seed)
             .map_err(|e| fail(&format!("solution.actions[{i}].action"), e.reason.clone()))?;
     }
+    raw.chaos
+        .validate(&raw.scenario, raw.run_for_ms)
+        .map_err(|(field, reason)| fail(&field, reason))?;
     let render_all = |items: &[String]| items.iter().map(|s| markdown::render(s)).collect();
     Ok(Exercise {
         id: raw.id.clone(),
@@ -237,6 +240,7 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
             actions: raw.solution.actions.clone(),
             explanation_html: markdown::render(&raw.solution.explanation),
         },
+        chaos: raw.chaos.clone(),
         origin,
     })
 }

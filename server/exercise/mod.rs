@@ -3,27 +3,35 @@
 //!
 //! # Layout
 //! - `model`: the file format (serde + JSON Schema), the loaded [`Exercise`], its knobs.
+//! - `design`: the learner's [`Design`] (every knob choice) and [`start_world`], the one way a
+//!   Design becomes a running world for the page, `check`, `prove` and `run`.
 //! - `load`: text to a checked exercise; errors with file, line, column and field.
 //! - `markdown`: instructions, hints and debrief to safe HTML.
 //! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run.
 //! - `catalog`: bundled and on-disk exercises, errors per file, reloads on change.
 //! - `bundled`: the files of `exercises/`, compiled into the binary.
 //! - `runner`: one headless run of an exercise with given knobs and seed.
+//! - `chaos`: an exercise's `[chaos]` profile and the nemesis that draws a fault schedule per seed.
+//! - `prove`: a Design over many seeded chaos runs: pass rate per goal, shrunk counterexamples.
 //! - `check`: the `check` subcommand: every exercise, default and solution, many seeds.
 //! - `schema`: the `schema` subcommand: the JSON Schema of the format.
 mod bundled;
 pub mod catalog;
+pub mod chaos;
+pub mod design;
 pub mod check;
 pub mod goals;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod prove;
 pub mod runner;
 pub mod schema;
 
 pub use bundled::BUNDLED;
 pub use catalog::{Catalog, CatalogEntry, WatchError, WatchHandle};
 pub use check::{CheckArgs, check};
+pub use design::{Design, DesignChange, DesignError, start_world};
 pub use goals::{Goal, GoalState, GoalStatus, GoalTracker};
 pub use load::LoadError;
 pub use model::{

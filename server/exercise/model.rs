@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, Design, Millis, Scenario};
 
+use super::chaos::ChaosProfile;
 use super::goals::Goal;
 
 /// The workshop part an exercise belongs to.
@@ -86,6 +87,10 @@ pub struct ExerciseFile {
     /// Questions for the debrief (Markdown).
     #[serde(default)]
     pub debrief: Vec<String>,
+    /// The faults a proof adds to every seeded run, on top of the scenario's own. Without
+    /// this table a proof adds one to three crashes and slowdowns of any consumer.
+    #[serde(default)]
+    pub chaos: ChaosProfile,
 }
 
 /// A knob: one field of one service (or channel) the learner may set to one of `options`.
@@ -262,6 +267,8 @@ pub struct Exercise {
     pub knobs: Vec<Knob>,
     pub goals: Vec<GoalSpec>,
     pub solution: Solution,
+    /// What a proof adds to each seeded run.
+    pub chaos: ChaosProfile,
     #[serde(skip)]
     pub origin: Origin,
 }
@@ -387,6 +394,11 @@ impl Exercise {
 /// The names of `Design`'s fields: the knobs that change a running consumer.
 pub(crate) fn is_design_field(field: &str) -> bool {
     design_fields(&Design::default()).contains_key(field)
+}
+
+/// The JSON value of one field of a consumer's design.
+pub(crate) fn design_field(design: &Design, field: &str) -> Option<serde_json::Value> {
+    design_fields(design).remove(field)
 }
 
 fn design_fields(design: &Design) -> serde_json::Map<String, serde_json::Value> {

@@ -1,9 +1,11 @@
-//! One headless run of an exercise: knobs chosen, seed given, timed actions applied, goals
-//! judged at the end. The checker runs this many times; tests use it directly.
+//! One headless run of an exercise: a Design, a seed, timed actions and faults applied, goals
+//! judged at the end. `check` and `prove` run this many times; tests use it directly. The
+//! world starts through [`start_world`], the path the playground takes.
 use thiserror::Error;
 
-use crate::engine::{CommandError, MessageId, Millis, ScenarioError, TraceEvent, World};
+use crate::engine::{CommandError, MessageId, Millis, ScenarioError, TraceEvent};
 
+use super::design::{DesignError, start_world};
 use super::goals::{GoalStatus, GoalTracker};
 use super::model::{Choices, Exercise, KnobError, TimedAction};
 
@@ -19,6 +21,8 @@ pub enum RunError {
     Knob(#[from] KnobError),
     #[error("the scenario does not build: {0}")]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Design(#[from] DesignError),
     #[error("action at {at} ms refused: {source}")]
     Action { at: Millis, source: CommandError },
 }
@@ -29,6 +33,9 @@ pub struct RunOutcome {
     pub seed: u64,
     pub goals: Vec<GoalStatus>,
     pub deliveries: u64,
+    /// The actions and faults the world accepted, in the order applied: a replay of exactly
+    /// these gives the same run.
+    pub applied: Vec<TimedAction>,
 }
 
 impl RunOutcome {
@@ -50,8 +57,21 @@ pub fn run_exercise(
     actions: &[TimedAction],
     seed: u64,
 ) -> Result<RunOutcome, RunError> {
+    run_with_faults(exercise, choices, actions, &[], seed)
+}
+
+/// Runs `exercise` to its end with `actions` (which must apply) and `faults` (a fault
+/// schedule: one the world refuses, such as restarting an instance that is already up,
+/// is skipped, as a real fault that finds nothing to break).
+pub fn run_with_faults(
+    exercise: &Exercise,
+    choices: &Choices,
+    actions: &[TimedAction],
+    faults: &[TimedAction],
+    seed: u64,
+) -> Result<RunOutcome, RunError> {
     let mut trace_sink = |_: &[TraceEvent]| {};
-    drive(exercise, choices, actions, seed, &mut trace_sink)
+    drive(exercise, choices, actions, faults, seed, &mut trace_sink)
 }
 
 /// The first events about `message` in a run, to show why a goal broke.
@@ -70,7 +90,7 @@ pub fn events_of(
             }
         }
     };
-    let _ = drive(exercise, choices, actions, seed, &mut sink);
+    let _ = drive(exercise, choices, actions, &[], seed, &mut sink);
     found
 }
 
@@ -78,26 +98,37 @@ fn drive(
     exercise: &Exercise,
     choices: &Choices,
     actions: &[TimedAction],
+    faults: &[TimedAction],
     seed: u64,
     sink: &mut dyn FnMut(&[TraceEvent]),
 ) -> Result<RunOutcome, RunError> {
-    let scenario = exercise.scenario_for(choices)?;
-    let mut world = World::new(&scenario, seed)?;
-    let mut tracker = GoalTracker::for_goals(&exercise.goals, &scenario);
-    let mut pending: Vec<&TimedAction> = actions.iter().collect();
-    pending.sort_by_key(|a| a.at_ms);
+    let mut world = start_world(exercise, choices, seed, None)?;
+    let mut tracker = GoalTracker::for_goals(&exercise.goals, &exercise.scenario);
+    // Actions first at a shared instant (the sort is stable), so a fault lands on the system
+    // the solution has just changed, as it would in the playground.
+    let mut pending: Vec<(&TimedAction, bool)> = actions
+        .iter()
+        .map(|a| (a, true))
+        .chain(faults.iter().map(|f| (f, false)))
+        .collect();
+    pending.sort_by_key(|(a, _)| a.at_ms);
     let mut pending = pending.into_iter().peekable();
     let end = exercise.run_for_ms;
+    let mut applied = Vec::new();
     let mut at = 0;
     while at < end {
         let next = (at + DRAIN_EVERY_MS).min(end);
-        while let Some(action) = pending.next_if(|a| a.at_ms <= next) {
-            world
-                .apply(action.at_ms, action.action.clone())
-                .map_err(|source| RunError::Action {
-                    at: action.at_ms,
-                    source,
-                })?;
+        while let Some((action, required)) = pending.next_if(|(a, _)| a.at_ms <= next) {
+            match world.apply(action.at_ms, action.action.clone()) {
+                Ok(()) => applied.push(action.clone()),
+                Err(source) if required => {
+                    return Err(RunError::Action {
+                        at: action.at_ms,
+                        source,
+                    });
+                }
+                Err(_) => {}
+            }
         }
         world.advance_to(next);
         let events = world.drain_trace();
@@ -109,5 +140,6 @@ fn drive(
         seed,
         goals: tracker.status(&world, true),
         deliveries: world.deliveries(),
+        applied,
     })
 }

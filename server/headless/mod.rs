@@ -1,12 +1,16 @@
-//! Headless use of the engine: `run` replays a scenario file, `bench` measures the engine.
+//! Headless use of the engine: `run` replays a scenario or an exercise, `prove` proves a Design of an
+//! exercise under chaos, `bench` measures the engine.
 mod bench;
 mod duration;
+pub mod exercise_input;
+mod prove;
 mod run;
 mod scenario_file;
 pub mod workloads;
 
 pub use bench::{BenchArgs, bench, run_workload};
 pub use duration::parse_duration;
+pub use prove::{ProveArgs, prove_command, write_report as write_proof};
 pub use run::{RunArgs, run};
 pub use scenario_file::{
     MAX_SCENARIO_FILE_BYTES, ScenarioFileError, load_scenario, parse_scenario,

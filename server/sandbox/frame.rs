@@ -48,6 +48,7 @@ pub fn snapshot(id: SandboxId, seq: u64, run: &Run, controls: Controls) -> Arc<B
         commands: run.log(),
         history_ms: run.history_ms(),
         choices: run.choices(),
+        design: run.design(),
     });
     Arc::new(Broadcast {
         seq,
@@ -61,6 +62,7 @@ pub fn frame(seq: u64, run: &mut Run, controls: Controls) -> Arc<Broadcast> {
     let goals = run.goals();
     let at = run.now();
     let finished = run.finished();
+    let design = run.design().clone();
     let (events, markers) = run.take_pending();
     let message = ServerMessage::Frame(Frame {
         seq,
@@ -72,6 +74,7 @@ pub fn frame(seq: u64, run: &mut Run, controls: Controls) -> Arc<Broadcast> {
         metrics: &metrics,
         goals: &goals,
         markers,
+        design: &design,
         sent_at_us: unix_micros(),
     });
     Arc::new(Broadcast {

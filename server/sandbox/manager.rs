@@ -11,6 +11,7 @@ use crate::exercise::Exercise;
 
 use super::SandboxId;
 use super::frame::Broadcast;
+use super::proofs::ProofPool;
 use super::run::Run;
 use super::runtime::{Request, Status, random_seed, run_sandbox};
 
@@ -132,17 +133,31 @@ struct Inner {
     sandboxes: Mutex<HashMap<SandboxId, SandboxHandle>>,
     clients: Arc<Semaphore>,
     settings: SandboxSettings,
+    proofs: Arc<ProofPool>,
 }
 
 impl SandboxManager {
+    /// A manager with a proof pool of its own.
     pub fn new(settings: SandboxSettings) -> Self {
+        Self::with_proofs(settings, Arc::new(ProofPool::default()))
+    }
+
+    /// A manager whose sandboxes prove designs on `proofs`, shared with other managers so that the cap on
+    /// running proofs is server-wide.
+    pub fn with_proofs(settings: SandboxSettings, proofs: Arc<ProofPool>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 sandboxes: Mutex::new(HashMap::new()),
                 clients: Arc::new(Semaphore::new(settings.max_clients)),
                 settings,
+                proofs,
             }),
         }
+    }
+
+    /// The proof pool this manager's sandboxes use.
+    pub fn proofs(&self) -> Arc<ProofPool> {
+        self.inner.proofs.clone()
     }
 
     pub fn settings(&self) -> SandboxSettings {
@@ -198,8 +213,9 @@ impl SandboxManager {
             sandboxes.insert(id, handle.clone());
         }
         let table = Arc::downgrade(&self.inner);
+        let proofs = self.inner.proofs.clone();
         runtime.spawn(async move {
-            run_sandbox(id, run, receiver, frames, status, settings).await;
+            run_sandbox(id, run, receiver, frames, status, settings, proofs).await;
             remove(&table, id);
         });
         tracing::info!(sandbox = %id, %exercise, seed, "sandbox created");

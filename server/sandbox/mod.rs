@@ -6,12 +6,15 @@
 //! # Layout
 //! - `manager`: the table of sandboxes, the caps, and [`SandboxManager::create`].
 //! - `runtime`: the sandbox task: clock, speed, pause/step, requests, one frame per tick.
-//! - `run`: the world, goal tracker, seed and timed command log; seek, reset, import (no tokio).
+//! - `run`: the world, goal tracker, seed, the learner's Design and the timed command log; choose, seek,
+//!   reset, import (no tokio).
+//! - `proofs`: the server-wide proof pool: bounded workers and queue, progress, cancel, cache.
 //! - `frame`: frames and snapshots, serialized once for every client.
 //! - `protocol`: the serde types of protocol v1 (`docs/PROTOCOL.md`).
 //! - `run_file`: the export/import format.
 pub mod frame;
 pub mod manager;
+pub mod proofs;
 pub mod protocol;
 pub mod run;
 pub mod run_file;

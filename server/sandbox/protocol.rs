@@ -6,8 +6,8 @@ use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, DeadLetterView, Metrics, Millis, Topology, TraceEvent};
-use crate::exercise::GoalStatus;
 use crate::exercise::model::Choices;
+use crate::exercise::{Design, GoalStatus};
 
 use super::run_file::{RunFile, TimedCommand};
 
@@ -45,9 +45,11 @@ pub struct Snapshot<'a> {
     pub commands: &'a [TimedCommand],
     /// The furthest virtual time this run has reached: a timeline can seek anywhere in `0..=history_ms`.
     pub history_ms: Millis,
-    /// The options chosen for the exercise's restart knobs (knob id → option id); knobs not named
-    /// are at their default.
+    /// The knob options the run was built with at 0 s (knob id → option id); knobs not named are at
+    /// their default. With the seed and `commands` they rebuild the run.
     pub choices: &'a Choices,
+    /// The learner's Design now: every knob choice, with when a choice made in this run took effect.
+    pub design: &'a Design,
 }
 
 /// What changed since the previous frame.
@@ -63,6 +65,8 @@ pub struct Frame<'a> {
     pub goals: &'a [GoalStatus],
     /// Markers new in this frame.
     pub markers: &'a [Marker],
+    /// The learner's Design, so that a live knob change shows at once.
+    pub design: &'a Design,
     /// Wall-clock microseconds since the Unix epoch when the server sent the frame, for latency
     /// measurements. Never seen by the engine.
     pub sent_at_us: u64,
@@ -86,6 +90,22 @@ pub enum ServerMessage<'a> {
         message: &'a str,
     },
     Notice {
+        message: &'a str,
+    },
+    /// A proof waits for a worker; `position` 1 is next.
+    ProofQueued {
+        position: usize,
+    },
+    /// Seeds of a running proof done so far.
+    ProofProgress {
+        done: u32,
+        total: u32,
+    },
+    /// A finished proof (docs/PROTOCOL.md §4a).
+    Proof {
+        report: &'a serde_json::Value,
+    },
+    ProofCancelled {
         message: &'a str,
     },
 }
@@ -190,6 +210,18 @@ pub enum ClientMessage {
     Import {
         run: RunFile,
     },
+    /// Set one knob of the learner's Design.
+    Choose {
+        knob: String,
+        option: String,
+    },
+    /// Prove the current Design over `seeds` seeded chaos runs.
+    Prove {
+        #[serde(default = "default_proof_seeds")]
+        seeds: u32,
+    },
+    /// Stop this client's proof.
+    CancelProof,
     /// The learner opened hint `index` (from 0) of the exercise. Only a workshop session's learner
     /// connection counts it (the dashboard's "hints used"); it never reaches the sandbox.
     Hint {
@@ -210,7 +242,14 @@ pub const CLIENT_TYPES: &[&str] = &[
     "export",
     "import",
     "hint",
+    "choose",
+    "prove",
+    "cancel_proof",
 ];
+
+fn default_proof_seeds() -> u32 {
+    crate::exercise::prove::DEFAULT_PROOF_SEEDS
+}
 
 /// Parses a client text frame, telling bad JSON, an unknown type and bad fields apart.
 pub fn parse_client(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {

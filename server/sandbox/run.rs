@@ -10,7 +10,7 @@ use crate::engine::{
     CommandError, DeadLetterView, Millis, ScenarioError, TraceEvent, TraceKind, World,
 };
 use crate::exercise::model::Choices;
-use crate::exercise::{Exercise, GoalStatus, GoalTracker};
+use crate::exercise::{Design, Exercise, GoalStatus, GoalTracker, TimedAction, start_world};
 
 use super::protocol::{ErrorCode, Marker};
 use super::run_file::{MAX_LOGGED_COMMANDS, RunFile, RunFileError, TimedCommand};
@@ -48,11 +48,25 @@ impl Refusal {
     }
 }
 
+/// What choosing a knob did to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chosen {
+    /// It was the Design's choice already.
+    Unchanged,
+    /// The running world changed now.
+    Live,
+    /// The run was rebuilt from 0 s with the new Design.
+    Restarted,
+}
+
 pub struct Run {
     exercise: Arc<Exercise>,
     seed: u64,
-    /// Options of the exercise's restart knobs; the world is built from the scenario they give.
+    /// The knob options the world was built with at 0 s: with the seed and the log, they rebuild the run.
     choices: Choices,
+    /// The learner's Design: what they have chosen now. It outlives the run: a reset, a new seed, a seek
+    /// or a fork keeps it; only a choice changes it.
+    design: Design,
     world: World,
     tracker: GoalTracker,
     /// The timed command log. After a seek back, the commands past `now` stay until the learner forks.
@@ -74,6 +88,9 @@ pub struct Run {
     overflowed: bool,
     history_ms: Millis,
     finished: bool,
+    /// The log past now is a loaded recording (a run file saved mid-way, a proof's counterexample): play
+    /// goes on through it instead of forking, until the learner seeks or sends a command.
+    recording: bool,
 }
 
 impl Run {
@@ -84,7 +101,7 @@ impl Run {
         recent_cap: usize,
         message_cap: u64,
     ) -> Result<Self, ScenarioError> {
-        Self::build(exercise, seed, Choices::new(), recent_cap, message_cap).map_err(|refusal| {
+        Self::designed(exercise, seed, Choices::new(), recent_cap, message_cap).map_err(|refusal| {
             ScenarioError {
                 field: "knobs".into(),
                 reason: refusal.message,
@@ -92,9 +109,9 @@ impl Run {
         })
     }
 
-    /// A run of the scenario the given restart-knob options make of the exercise, with this run's caps.
+    /// A run of this exercise built from these knob options at 0 s, with this run's caps.
     fn with_choices(&self, seed: u64, choices: Choices) -> Result<Self, Refusal> {
-        Self::build(
+        Self::designed(
             self.exercise.clone(),
             seed,
             choices,
@@ -103,27 +120,24 @@ impl Run {
         )
     }
 
-    fn build(
+    /// A run of the exercise under this Design (knob id → option id) from 0 s, with the given caps.
+    pub fn designed(
         exercise: Arc<Exercise>,
         seed: u64,
         choices: Choices,
         recent_cap: usize,
         message_cap: u64,
     ) -> Result<Self, Refusal> {
-        let scenario = exercise
-            .scenario_for(&choices)
+        let choices = exercise
+            .normalize(&choices)
             .map_err(|e| Refusal::new(ErrorCode::NotAllowed, e.to_string()))?;
-        let mut world = World::new(&scenario, seed).map_err(|e| {
-            Refusal::new(
-                ErrorCode::NotAllowed,
-                format!("These options do not make a runnable system: {e}"),
-            )
-        })?;
-        world.set_message_cap(message_cap);
+        let world = start_world(&exercise, &choices, seed, Some(message_cap))
+            .map_err(|e| Refusal::new(ErrorCode::NotAllowed, e.to_string()))?;
         let tracker = GoalTracker::new(&exercise);
         let mut run = Self {
             exercise,
             seed,
+            design: Design::from_start(choices.clone()),
             choices,
             world,
             tracker,
@@ -138,6 +152,7 @@ impl Run {
             overflowed: false,
             history_ms: 0,
             finished: false,
+            recording: false,
         };
         // Whatever is due at time 0 happens at once, so every state the run shows is "everything up to
         // now has happened" and a step always moves time forward.
@@ -153,8 +168,72 @@ impl Run {
         self.seed
     }
 
+    /// The knob options the world was built with at 0 s.
     pub fn choices(&self) -> &Choices {
         &self.choices
+    }
+
+    /// The learner's Design now.
+    pub fn design(&self) -> &Design {
+        &self.design
+    }
+
+    /// Sets one knob of the Design. A live knob changes the running world now, through a logged
+    /// `set_design`; any other knob, or any knob once the run has finished, rebuilds the run from 0 s
+    /// with the new Design and the same seed. An unknown knob or option leaves everything as it was.
+    pub fn choose(&mut self, knob_id: &str, option_id: &str) -> Result<Chosen, Refusal> {
+        let not_allowed = |e: &dyn std::fmt::Display| Refusal::new(ErrorCode::NotAllowed, e.to_string());
+        let knob = self
+            .exercise
+            .knob(knob_id)
+            .ok_or_else(|| not_allowed(&crate::exercise::KnobError::UnknownKnob(knob_id.into())))?;
+        if knob.option(option_id).is_none() {
+            return Err(not_allowed(&crate::exercise::KnobError::UnknownOption {
+                knob: knob_id.into(),
+                option: option_id.into(),
+            }));
+        }
+        let live = knob.live;
+        let mut choices = self.design.choices.clone();
+        choices.insert(knob_id.to_owned(), option_id.to_owned());
+        let choices = self.exercise.normalize(&choices).map_err(|e| not_allowed(&e))?;
+        if choices == self.design.choices {
+            return Ok(Chosen::Unchanged);
+        }
+        if live && !self.finished {
+            let command = self
+                .exercise
+                .live_command(&self.world, knob_id, option_id)
+                .map_err(|e| not_allowed(&e))?;
+            self.command(command)?;
+            self.design.choices = choices;
+            self.design.since_ms.insert(knob_id.to_owned(), self.now());
+            return Ok(Chosen::Live);
+        }
+        *self = self.with_choices(self.seed, choices)?;
+        Ok(Chosen::Restarted)
+    }
+
+    /// What a proof of the current Design runs: the exercise, the Design, and the operator actions of
+    /// this run's log (redrives, replays, rebuilds), which are part of how the learner runs the system.
+    pub fn proof_input(&self) -> (Arc<Exercise>, Choices, Vec<TimedAction>) {
+        let actions = self
+            .log
+            .iter()
+            .filter(|timed| {
+                matches!(
+                    timed.command,
+                    crate::engine::Command::Redrive { .. }
+                        | crate::engine::Command::Seek { .. }
+                        | crate::engine::Command::Rebuild { .. }
+                )
+            })
+            .map(|timed| TimedAction {
+                at_ms: timed.at,
+                action: timed.command.clone(),
+            })
+            .collect();
+        (self.exercise.clone(), self.design.choices.clone(), actions)
     }
 
     pub fn now(&self) -> Millis {
@@ -280,25 +359,90 @@ impl Run {
         self.world
             .apply(at, command.clone())
             .map_err(invalid_command)?;
+        let changes_design = matches!(command, crate::engine::Command::SetDesign { .. });
         self.log.push(TimedCommand { at, command });
         self.applied = self.log.len();
         self.collect();
+        if changes_design {
+            self.follow_live_design();
+        }
         Ok(())
     }
 
-    /// Drops the logged commands after now: the learner changed the past.
+    /// A `set_design` sent as a plain command changes the Design too: each live knob takes the option
+    /// the running consumer now matches (a value no option has leaves the knob's choice as it was).
+    fn follow_live_design(&mut self) {
+        let now = self.now();
+        let mut choices = self.design.choices.clone();
+        for knob in self.exercise.knobs.iter().filter(|k| k.live) {
+            if let Some(option) = self.exercise.live_choice(&self.world, &knob.id)
+                && choices.get(&knob.id).unwrap_or(&knob.default) != &option
+            {
+                choices.insert(knob.id.clone(), option);
+                self.design.since_ms.insert(knob.id.clone(), now);
+            }
+        }
+        if let Ok(normal) = self.exercise.normalize(&choices) {
+            self.design.choices = normal;
+        }
+    }
+
+    /// Whether play should go on through a loaded recording rather than fork.
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
+    /// Drops the logged commands after now: the learner changed the past. A live knob chosen after now
+    /// goes with them from the log, but not from the Design: it is applied again, now.
     pub fn fork(&mut self) {
+        self.recording = false;
+        let dropped = self.log.len() > self.applied;
         self.log.truncate(self.applied);
         self.history_ms = self.now();
+        if dropped && !self.finished {
+            self.reapply_design();
+        }
+    }
+
+    /// Brings each live knob of the running world to the Design's choice, through logged `set_design`s.
+    fn reapply_design(&mut self) {
+        let now = self.now();
+        let live: Vec<(String, String)> = self
+            .exercise
+            .knobs
+            .iter()
+            .filter(|k| k.live)
+            .map(|k| {
+                let chosen = self.design.choices.get(&k.id).unwrap_or(&k.default);
+                (k.id.clone(), chosen.clone())
+            })
+            .collect();
+        for (knob, option) in live {
+            if self.exercise.live_choice(&self.world, &knob).as_ref() == Some(&option) {
+                continue;
+            }
+            let Ok(command) = self.exercise.live_command(&self.world, &knob, &option) else {
+                continue;
+            };
+            if self.log.len() < MAX_LOGGED_COMMANDS && self.world.apply(now, command.clone()).is_ok() {
+                self.log.push(TimedCommand { at: now, command });
+                self.applied = self.log.len();
+                self.design.since_ms.insert(knob, now);
+            }
+        }
+        self.collect();
     }
 
     /// Goes to `at` (clamped to the exercise's end): forward by running, backward by a rebuild.
     pub fn seek(&mut self, at: Millis) -> Result<(), ScenarioError> {
         let at = at.min(self.run_for_ms());
+        self.recording = false;
         if at < self.now() {
             let history = self.history_ms;
             let log = std::mem::take(&mut self.log);
+            let design = self.design.clone();
             self.rebuild(self.seed, log)?;
+            self.design = design;
             self.history_ms = history;
         }
         self.finished = false;
@@ -307,13 +451,15 @@ impl Run {
         Ok(())
     }
 
-    /// Back to time 0 with an empty log, with the same or another seed.
-    pub fn reset(&mut self, seed: u64) -> Result<(), ScenarioError> {
-        self.rebuild(seed, Vec::new())
+    /// Back to time 0 with an empty log, with the same or another seed, and the Design kept: the run is
+    /// built with it from the start.
+    pub fn reset(&mut self, seed: u64) -> Result<(), Refusal> {
+        *self = self.with_choices(seed, self.design.choices.clone())?;
+        Ok(())
     }
 
-    /// Back to time 0 with an empty log and new options for the restart knobs. The run is unchanged
-    /// when the options are refused.
+    /// Back to time 0 with an empty log and this Design instead. The run is unchanged when the options are
+    /// refused.
     pub fn reset_with(&mut self, seed: u64, choices: Choices) -> Result<(), Refusal> {
         *self = self.with_choices(seed, choices)?;
         Ok(())
@@ -329,6 +475,11 @@ impl Run {
         }
         let mut candidate = self.with_choices(file.seed, file.choices.clone())?;
         for (index, timed) in file.commands.iter().enumerate() {
+            if timed.at > file.at {
+                // Past where the run was saved: kept, and replayed as time gets there.
+                candidate.log.push(timed.clone());
+                continue;
+            }
             candidate.advance_to(timed.at);
             candidate.world.check(&timed.command).map_err(|e| {
                 Refusal::new(ErrorCode::BadRunFile, format!("command {index}: {e}"))
@@ -345,6 +496,17 @@ impl Run {
         }
         candidate.advance_to(file.at);
         candidate.finished = candidate.now() >= candidate.run_for_ms();
+        candidate.recording = candidate.log.len() > candidate.applied;
+        if let Some(design) = file.design {
+            let choices = candidate
+                .exercise
+                .normalize(&design.choices)
+                .map_err(|e| Refusal::new(ErrorCode::BadRunFile, e.to_string()))?;
+            candidate.design = Design {
+                choices,
+                since_ms: design.since_ms,
+            };
+        }
         *self = candidate;
         Ok(())
     }
@@ -352,6 +514,7 @@ impl Run {
     pub fn export(&self) -> RunFile {
         RunFile::new(&self.exercise.id, self.seed, self.log.clone(), self.now())
             .with_choices(self.choices.clone())
+            .with_design(self.design.clone())
     }
 
     pub fn dead_letters(&self, consumer: &str) -> Result<Vec<DeadLetterView>, Refusal> {

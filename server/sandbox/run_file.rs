@@ -2,7 +2,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, Millis};
-use crate::exercise::Exercise;
+use crate::exercise::{Design, Exercise};
 use crate::exercise::model::Choices;
 
 /// The `"format"` of a run file.
@@ -33,6 +33,9 @@ pub struct RunFile {
     /// The options of the exercise's restart knobs the run was built with (knob id → option id).
     #[serde(default)]
     pub choices: Choices,
+    /// The learner's Design when the run was saved; without it, the Design is `choices`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<Design>,
 }
 
 /// Why a run file cannot be loaded into a sandbox. The text is shown to the learner.
@@ -63,7 +66,14 @@ impl RunFile {
             commands,
             at,
             choices: Choices::new(),
+            design: None,
         }
+    }
+
+    /// The same run file, with the learner's Design.
+    pub fn with_design(mut self, design: Design) -> Self {
+        self.design = Some(design);
+        self
     }
 
     /// The same run file, for a run built with these restart-knob options.

@@ -13,8 +13,9 @@ use tokio::time::Instant;
 use super::SandboxId;
 use super::frame::{self, Broadcast, Controls};
 use super::manager::SandboxSettings;
+use super::proofs::{ProofPool, ProofTicket};
 use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage};
-use super::run::{Refusal, Run};
+use super::run::{Chosen, Refusal, Run};
 use super::run_file::TimedCommand;
 use crate::engine::Millis;
 use crate::exercise::GoalStatus;
@@ -28,6 +29,11 @@ pub const MIN_SPEED: f64 = 0.1;
 pub const MAX_SPEED: f64 = 20.0;
 /// Largest seed a new random seed is drawn below: 2^53, so a browser's numbers hold it exactly.
 const MAX_RANDOM_SEED: u64 = 1 << 53;
+/// Proofs one sandbox remembers, one per client that asked: a client's new proof replaces its old one,
+/// and clients that left are forgotten first. Past it the oldest proof is cancelled.
+const MAX_PROOFS_PER_SANDBOX: usize = 16;
+/// The first seed of every proof, so that two learners proving the same Design get the same report.
+const FIRST_PROOF_SEED: u64 = 1;
 
 /// What a connection asks of its sandbox.
 #[derive(Debug)]
@@ -101,14 +107,18 @@ pub async fn run_sandbox(
     frames: broadcast::Sender<Arc<Broadcast>>,
     status: watch::Sender<Status>,
     settings: SandboxSettings,
+    proofs: Arc<ProofPool>,
 ) {
     let mut task = Task {
         status,
         id,
+        // A run starts paused: the learner reads the task first and starts it when ready.
         controls: Controls {
             speed: 1.0,
-            paused: false,
+            paused: true,
         },
+        proofs,
+        proving: Vec::new(),
         seq: 0,
         dirty: true,
         snapshot_due: false,
@@ -175,6 +185,9 @@ struct Task {
     /// Virtual milliseconds owed but not yet run (the engine counts whole milliseconds).
     carry_ms: f64,
     frames: broadcast::Sender<Arc<Broadcast>>,
+    proofs: Arc<ProofPool>,
+    /// The proof each client asked for last, by the client's reply queue.
+    proving: Vec<(mpsc::Sender<Utf8Bytes>, ProofTicket)>,
 }
 
 impl Task {
@@ -263,7 +276,9 @@ impl Task {
                 if run.finished() {
                     return Err(Refusal::finished());
                 }
-                run.fork();
+                if !run.recording() {
+                    run.fork();
+                }
                 self.controls.paused = false;
                 self.dirty = true;
             }
@@ -286,9 +301,37 @@ impl Task {
                 let seed = if new_seed { random_seed() } else { run.seed() };
                 match choices {
                     Some(choices) => run.reset_with(seed, choices)?,
-                    None => run.reset(seed).map_err(|e| internal(self.id, &e))?,
+                    None => run.reset(seed)?,
                 }
                 self.snapshot_due = true;
+            }
+            ClientMessage::Choose { knob, option } => match run.choose(&knob, &option)? {
+                Chosen::Unchanged => {}
+                Chosen::Live => self.dirty = true,
+                Chosen::Restarted => {
+                    self.snapshot_due = true;
+                    send_reply(
+                        reply,
+                        protocol::notice(&format!(
+                            "The run restarted from 0 s with your design, on the same seed ({}).",
+                            run.seed()
+                        )),
+                    );
+                }
+            },
+            ClientMessage::Prove { seeds } => self.prove(run, seeds, reply)?,
+            ClientMessage::CancelProof => {
+                if let Some(index) = self.proving.iter().position(|(r, _)| r.same_channel(reply)) {
+                    let (_, ticket) = self.proving.remove(index);
+                    ticket.cancel();
+                } else {
+                    send_reply(
+                        reply,
+                        protocol::encode(&ServerMessage::ProofCancelled {
+                            message: "No proof was running.",
+                        }),
+                    );
+                }
             }
             ClientMessage::Seek { at } => {
                 run.seek(at).map_err(|e| internal(self.id, &e))?;
@@ -323,6 +366,38 @@ impl Task {
         if run.finished() {
             self.controls.paused = true;
         }
+        Ok(())
+    }
+}
+
+impl Task {
+    /// Hands the current Design to the proof pool, replacing this client's earlier proof.
+    fn prove(
+        &mut self,
+        run: &Run,
+        seeds: u32,
+        reply: &mpsc::Sender<Utf8Bytes>,
+    ) -> Result<(), Refusal> {
+        self.proving.retain(|(client, ticket)| {
+            let stays = !client.is_closed() && !client.same_channel(reply);
+            if !stays {
+                ticket.cancel();
+            }
+            stays
+        });
+        if self.proving.len() >= MAX_PROOFS_PER_SANDBOX {
+            let (_, oldest) = self.proving.remove(0);
+            oldest.cancel();
+        }
+        let (exercise, choices, actions) = run.proof_input();
+        let request = crate::exercise::prove::ProofRequest {
+            choices,
+            actions,
+            seeds,
+            first_seed: FIRST_PROOF_SEED,
+        };
+        let ticket = self.proofs.submit(exercise, request, reply.clone())?;
+        self.proving.push((reply.clone(), ticket));
         Ok(())
     }
 }

@@ -139,6 +139,11 @@ impl Sessions {
         Ok(sessions)
     }
 
+    /// The proof pool of the learners' sandboxes, for free play to share: one cap for the server.
+    pub fn proofs(&self) -> std::sync::Arc<crate::sandbox::proofs::ProofPool> {
+        self.inner.sandboxes.proofs()
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
     }

@@ -419,3 +419,26 @@ fn a_volunteer_instance_holds_each_message_until_a_person_settles_it() {
         "what the volunteer held when they left is redelivered"
     );
 }
+
+#[test]
+fn set_design_starts_and_stops_instances_to_reach_the_wanted_count() {
+    let mut world = world(BILLING, 1);
+    let design_with = |instances: u32| {
+        format!(
+            r#"{{"kind":"set_design","consumer":"billing","design":{{"instances":{instances},"prefetch":2}}}}"#
+        )
+    };
+    apply(&mut world, 0, &design_with(4));
+    let up = |world: &eda_playground::engine::World| {
+        world.metrics().consumers[0]
+            .instances
+            .iter()
+            .filter(|i| i.status == InstanceStatus::Up)
+            .count()
+    };
+    assert_eq!(up(&world), 4, "two running, two more wanted");
+    assert_eq!(world.metrics().consumers[0].design.instances, 4);
+    apply(&mut world, 10, &design_with(1));
+    assert_eq!(up(&world), 1);
+    assert_eq!(world.metrics().consumers[0].design.instances, 1);
+}
