@@ -215,7 +215,9 @@ async fn facilitator_and_learner_in_two_browsers() {
     )
     .await;
 
-    // 5. An outage of billing's dependency for everyone: billing fails, and the learner's goal breaks.
+    // 5. The learner starts the run (it opens paused). An outage of billing's dependency for everyone:
+    //    billing fails, and the learner's goal breaks.
+    click(guest, "#btn-play").await;
     select(host, "#fault-kind", "dependency_outage").await;
     type_into(host, "#fault-target", "billing").await;
     click(host, "#fault button[type=submit]").await;

@@ -292,6 +292,7 @@ async fn learners_progress_reaches_the_dashboard_and_a_fault_reaches_every_sandb
     // Learner 0 breaks their goal with a poison message; the dashboard sees it.
     let (id0, _, client0) = &mut learners[0];
     client0.send(json!({"type": "speed", "speed": 20})).await;
+    client0.send(json!({"type": "play"})).await;
     client0
         .send(json!({"type": "command", "command": {"kind": "inject_poison", "channel": "orders"}}))
         .await;

@@ -365,10 +365,16 @@ async fn a_client_gets_a_snapshot_then_frames_and_sees_its_crash() {
     assert_eq!(snapshot["seed"], 11);
     assert_eq!(snapshot["run_for_ms"], 60000);
     assert_eq!(snapshot["finished"], false);
+    assert_eq!(
+        snapshot["paused"], true,
+        "a run starts paused, for the learner to read the task first"
+    );
     assert!(snapshot["topology"]["consumers"].is_array());
     assert!(snapshot["commands"].as_array().unwrap().is_empty());
 
     client.send(json!({"type":"speed","speed":20.0})).await;
+
+    client.send(json!({"type":"play"})).await;
     let frame = client
         .until("a frame with events", |m| {
             is_frame(m) && has_event(m, "delivered")
@@ -478,6 +484,7 @@ async fn seeking_back_gives_the_same_state_as_a_fresh_rebuild() {
     let mut client = test.connect(&test.sandbox()).await;
     client.snapshot().await;
     client.send(json!({"type":"speed","speed":20.0})).await;
+    client.send(json!({"type":"play"})).await;
     client
         .until("a second of virtual time", |m| {
             is_frame(m) && m["at"].as_u64() >= Some(1_000)
@@ -553,6 +560,7 @@ async fn export_then_import_restores_the_same_run() {
     let mut client = test.connect(&path).await;
     client.snapshot().await;
     client.send(json!({"type":"speed","speed":20.0})).await;
+    client.send(json!({"type":"play"})).await;
     client
         .until("some virtual time", |m| {
             is_frame(m) && m["at"].as_u64() >= Some(500)
@@ -618,6 +626,7 @@ async fn dead_letters_can_be_inspected() {
     let mut client = test.connect(&test.sandbox()).await;
     client.snapshot().await;
     client.send(json!({"type":"speed","speed":20.0})).await;
+    client.send(json!({"type":"play"})).await;
     client
         .send(json!({"type":"command","command":{"kind":"inject_poison","channel":"orders"}}))
         .await;
@@ -673,6 +682,7 @@ async fn hostile_frames_get_errors_while_another_client_keeps_receiving() {
     let mut watcher = test.connect(&path).await;
     watcher.snapshot().await;
     watcher.send(json!({"type":"speed","speed":20.0})).await;
+    watcher.send(json!({"type":"play"})).await;
     let mut hostile = test.connect(&path).await;
     hostile.snapshot().await;
 
@@ -750,6 +760,8 @@ async fn a_flood_is_rate_limited_then_closed_with_1008() {
     );
 
     watcher.send(json!({"type":"speed","speed":20.0})).await;
+
+    watcher.send(json!({"type":"play"})).await;
     watcher
         .until("frames after the flood", |m| {
             is_frame(m) && m["speed"] == 20.0
@@ -868,6 +880,7 @@ async fn a_restart_knob_rebuilds_the_run_and_travels_in_the_run_file() {
         .await;
     client.send(json!({"type":"speed","speed":20.0})).await;
     client.send(json!({"type":"play"})).await;
+    client.send(json!({"type":"play"})).await;
     let dead = client
         .until("the poison dead-lettered", |m| {
             has_event(m, "dead_lettered")
@@ -911,6 +924,7 @@ async fn a_sandbox_stops_at_its_message_cap_and_says_why() {
     let mut client = test.connect(&path).await;
     client.snapshot().await;
     client.send(json!({"type":"speed","speed":20.0})).await;
+    client.send(json!({"type":"play"})).await;
     client
         .until("the cap reached", |m| {
             is_frame(m) && m["metrics"]["producers"][0]["produced"].as_u64() >= Some(10)

@@ -129,7 +129,11 @@ fn default_heal_ms() -> [Millis; 2] {
 
 impl ChaosProfile {
     /// Checks the profile against the scenario it will run on; the error names the field.
-    pub fn validate(&self, scenario: &Scenario, run_for_ms: Millis) -> Result<(), (String, String)> {
+    pub fn validate(
+        &self,
+        scenario: &Scenario,
+        run_for_ms: Millis,
+    ) -> Result<(), (String, String)> {
         let field = |name: &str| format!("chaos.{name}");
         if self.min_faults > self.max_faults || self.max_faults > MAX_FAULTS_PER_RUN {
             return Err((
@@ -150,7 +154,10 @@ impl ChaosProfile {
         if self.from_ms >= until {
             return Err((
                 field("from_ms"),
-                format!("expected a window that starts before it ends ({} ≥ {until} ms)", self.from_ms),
+                format!(
+                    "expected a window that starts before it ends ({} ≥ {until} ms)",
+                    self.from_ms
+                ),
             ));
         }
         if self.heal_ms[0] > self.heal_ms[1] || self.heal_ms[0] == 0 {
@@ -346,7 +353,13 @@ impl NemesisFault {
                     heal,
                 )
             }
-            ChaosFault::Poison => (Command::InjectPoison { channel: target.clone() }, None, 0),
+            ChaosFault::Poison => (
+                Command::InjectPoison {
+                    channel: target.clone(),
+                },
+                None,
+                0,
+            ),
             ChaosFault::DependencyOutage => (
                 Command::DependencyOutage {
                     consumer,
@@ -408,8 +421,10 @@ pub fn seconds(ms: Millis) -> String {
 
 /// The commands of a schedule, in time order.
 pub fn schedule_commands(faults: &[NemesisFault]) -> Vec<TimedAction> {
-    let mut commands: Vec<TimedAction> =
-        faults.iter().flat_map(|f| f.commands.iter().cloned()).collect();
+    let mut commands: Vec<TimedAction> = faults
+        .iter()
+        .flat_map(|f| f.commands.iter().cloned())
+        .collect();
     commands.sort_by_key(|c| c.at_ms);
     commands
 }

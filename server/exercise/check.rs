@@ -106,7 +106,9 @@ pub fn check_exercise(exercise: &Exercise, seeds: u64) -> ExerciseReport {
         Ok(outcome) => report.default_broken = outcome.broken().map(|g| g.id.clone()).collect(),
         Err(error) => report.error = Some(format!("default run: {error}")),
     }
-    let seeds = u32::try_from(seeds).unwrap_or(MAX_PROOF_SEEDS).clamp(1, MAX_PROOF_SEEDS);
+    let seeds = u32::try_from(seeds)
+        .unwrap_or(MAX_PROOF_SEEDS)
+        .clamp(1, MAX_PROOF_SEEDS);
     let default = ProofRequest {
         choices: Choices::new(),
         actions: Vec::new(),

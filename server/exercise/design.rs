@@ -93,7 +93,8 @@ impl Exercise {
                 if chosen == &knob.default {
                     return None;
                 }
-                let label_of = |id: &str| knob.option(id).map_or(id.to_owned(), |o| o.label.clone());
+                let label_of =
+                    |id: &str| knob.option(id).map_or(id.to_owned(), |o| o.label.clone());
                 Some(DesignChange {
                     knob: knob.id.clone(),
                     label: knob.label.clone(),
@@ -154,9 +155,9 @@ pub fn start_world(
     message_cap: Option<u64>,
 ) -> Result<World, DesignError> {
     let choices = exercise.normalize(choices)?;
-    let (live, restart): (Choices, Choices) = choices.into_iter().partition(|(knob, _)| {
-        exercise.knob(knob).is_some_and(|k| k.live)
-    });
+    let (live, restart): (Choices, Choices) = choices
+        .into_iter()
+        .partition(|(knob, _)| exercise.knob(knob).is_some_and(|k| k.live));
     let scenario = exercise.scenario_for(&restart)?;
     let mut world = World::new(&scenario, seed)?;
     if let Some(cap) = message_cap {

@@ -18,8 +18,8 @@
 mod bundled;
 pub mod catalog;
 pub mod chaos;
-pub mod design;
 pub mod check;
+pub mod design;
 pub mod goals;
 pub mod load;
 pub mod markdown;

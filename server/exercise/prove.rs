@@ -125,7 +125,9 @@ pub fn prove(
         return Err(ProofError::Seeds(request.seeds));
     }
     let started = Instant::now();
-    let choices = exercise.normalize(&request.choices).map_err(RunError::from)?;
+    let choices = exercise
+        .normalize(&request.choices)
+        .map_err(RunError::from)?;
     let mut runs: Vec<SeedRun> = Vec::new();
     let mut passed = 0;
     let mut goal_failed = vec![0u32; exercise.goals.len()];
@@ -230,21 +232,22 @@ fn shrink(
     run: &SeedRun,
     status: GoalStatus,
 ) -> Result<(Vec<NemesisFault>, GoalStatus, Vec<TimedAction>), ProofError> {
-    let breaks = |faults: &[NemesisFault]| -> Result<Option<(GoalStatus, Vec<TimedAction>)>, ProofError> {
-        let outcome = run_with_faults(
-            exercise,
-            choices,
-            actions,
-            &schedule_commands(faults),
-            run.seed,
-        )?;
-        let applied = outcome.applied;
-        Ok(outcome
-            .goals
-            .into_iter()
-            .find(|g| g.id == goal && g.state != GoalState::Met)
-            .map(|status| (status, applied)))
-    };
+    let breaks =
+        |faults: &[NemesisFault]| -> Result<Option<(GoalStatus, Vec<TimedAction>)>, ProofError> {
+            let outcome = run_with_faults(
+                exercise,
+                choices,
+                actions,
+                &schedule_commands(faults),
+                run.seed,
+            )?;
+            let applied = outcome.applied;
+            Ok(outcome
+                .goals
+                .into_iter()
+                .find(|g| g.id == goal && g.state != GoalState::Met)
+                .map(|status| (status, applied)))
+        };
     let mut faults = run.faults.clone();
     let (mut status, mut applied) = match breaks(&faults)? {
         Some(found) => found,

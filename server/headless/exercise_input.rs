@@ -55,6 +55,9 @@ pub fn parse_choices(exercise: &Exercise, pairs: &[String]) -> Result<Choices, S
                 format!("{}={}", k.id, options.join("|"))
             })
             .collect();
-        format!("--choose: {error}; this exercise's knobs: {}", knobs.join(", "))
+        format!(
+            "--choose: {error}; this exercise's knobs: {}",
+            knobs.join(", ")
+        )
     })
 }

@@ -101,7 +101,11 @@ pub fn write_report(out: &mut dyn Write, report: &ProofReport) -> std::io::Resul
     writeln!(
         out,
         "{} on {}/{} seeds ({}..={}), in {} ms",
-        if report.all_passed() { "PROVEN" } else { "NOT PROVEN" },
+        if report.all_passed() {
+            "PROVEN"
+        } else {
+            "NOT PROVEN"
+        },
         report.passed,
         report.seeds,
         report.first_seed,

@@ -248,7 +248,10 @@ fn run_job(job: &Job) -> Option<Arc<Utf8Bytes>> {
         Err(error) => {
             send(
                 &job.reply,
-                protocol::error(ErrorCode::NotAllowed, &format!("This design cannot be proven: {error}.")),
+                protocol::error(
+                    ErrorCode::NotAllowed,
+                    &format!("This design cannot be proven: {error}."),
+                ),
             );
             None
         }
@@ -285,7 +288,10 @@ fn encode_report(exercise: &Exercise, report: &ProofReport) -> Utf8Bytes {
 
 /// Marks a cached report: the text is the fresh one with `"cached":false` flipped.
 fn mark_cached(text: &Utf8Bytes) -> Utf8Bytes {
-    Utf8Bytes::from(text.as_str().replacen("\"cached\":false", "\"cached\":true", 1))
+    Utf8Bytes::from(
+        text.as_str()
+            .replacen("\"cached\":false", "\"cached\":true", 1),
+    )
 }
 
 fn cache_key(exercise: &Exercise, request: &ProofRequest) -> String {

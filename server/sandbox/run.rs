@@ -182,7 +182,8 @@ impl Run {
     /// `set_design`; any other knob, or any knob once the run has finished, rebuilds the run from 0 s
     /// with the new Design and the same seed. An unknown knob or option leaves everything as it was.
     pub fn choose(&mut self, knob_id: &str, option_id: &str) -> Result<Chosen, Refusal> {
-        let not_allowed = |e: &dyn std::fmt::Display| Refusal::new(ErrorCode::NotAllowed, e.to_string());
+        let not_allowed =
+            |e: &dyn std::fmt::Display| Refusal::new(ErrorCode::NotAllowed, e.to_string());
         let knob = self
             .exercise
             .knob(knob_id)
@@ -196,7 +197,10 @@ impl Run {
         let live = knob.live;
         let mut choices = self.design.choices.clone();
         choices.insert(knob_id.to_owned(), option_id.to_owned());
-        let choices = self.exercise.normalize(&choices).map_err(|e| not_allowed(&e))?;
+        let choices = self
+            .exercise
+            .normalize(&choices)
+            .map_err(|e| not_allowed(&e))?;
         if choices == self.design.choices {
             return Ok(Chosen::Unchanged);
         }
@@ -424,7 +428,9 @@ impl Run {
             let Ok(command) = self.exercise.live_command(&self.world, &knob, &option) else {
                 continue;
             };
-            if self.log.len() < MAX_LOGGED_COMMANDS && self.world.apply(now, command.clone()).is_ok() {
+            if self.log.len() < MAX_LOGGED_COMMANDS
+                && self.world.apply(now, command.clone()).is_ok()
+            {
                 self.log.push(TimedCommand { at: now, command });
                 self.applied = self.log.len();
                 self.design.since_ms.insert(knob, now);

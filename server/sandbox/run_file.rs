@@ -2,8 +2,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, Millis};
-use crate::exercise::{Design, Exercise};
 use crate::exercise::model::Choices;
+use crate::exercise::{Design, Exercise};
 
 /// The `"format"` of a run file.
 pub const RUN_FILE_FORMAT: &str = "eda-playground-run";

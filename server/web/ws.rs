@@ -692,6 +692,14 @@ mod tests {
         let sandbox = manager
             .get(manager.create(exercise, Some(1)).unwrap())
             .unwrap();
+        // A run starts paused; this one must broadcast frames on its own.
+        let (play_replies, _play_replies_rx) = mpsc::channel(1);
+        sandbox
+            .try_request(Request::Client {
+                message: ClientMessage::Play,
+                reply: play_replies,
+            })
+            .unwrap();
 
         let frames = sandbox.subscribe();
         let (delivered_tx, mut delivered) = mpsc::channel(8);
