@@ -44,8 +44,10 @@ impl AppState {
 
     /// State with sessions the caller opened (on the data directory, restoring stored sessions).
     pub fn with_sessions(config: Config, catalog: Catalog, sessions: Sessions) -> Self {
-        let sandboxes =
-            SandboxManager::with_proofs(SandboxSettings::from_limits(&config.limits), sessions.proofs());
+        let sandboxes = SandboxManager::with_proofs(
+            SandboxSettings::from_limits(&config.limits),
+            sessions.proofs(),
+        );
         Self {
             config: Arc::new(config),
             shutdown: Shutdown::new(),
