@@ -150,3 +150,81 @@ fn bench_json_reports_each_workload_and_the_mpsc_baseline() {
             .is_some()
     }));
 }
+
+/// The exercise files the project ships run as they are, with a Design from `--choose`, and their goals
+/// are judged: the default breaks one, the solution's knobs meet them all.
+#[test]
+fn run_takes_an_exercise_file_and_its_knobs() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/exercises/competing-consumers.toml"
+    );
+    let default = Command::new(BINARY).args(["run", file]).output().unwrap();
+    let text = String::from_utf8_lossy(&default.stdout);
+    assert!(
+        !default.status.success(),
+        "the default breaks a goal: {text}"
+    );
+    assert!(text.contains("BROKEN"), "{text}");
+
+    let solved = Command::new(BINARY)
+        .args(["run", file, "--choose", "packing-instances=4"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&solved.stdout);
+    assert!(solved.status.success(), "{text}");
+    assert!(!text.contains("BROKEN"), "{text}");
+
+    let wrong = Command::new(BINARY)
+        .args(["run", file, "--choose", "packing-instances=400"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("has no option"));
+}
+
+/// `prove` prints the same report as the playground: a bundled solution is proven on every seed, and the
+/// default's failing goal comes with its shrunk counterexample, in text and as JSON.
+#[test]
+fn prove_reports_pass_rates_and_counterexamples() {
+    let solved = Command::new(BINARY)
+        .args(["prove", "idempotency", "--solution", "--seeds", "40"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&solved.stdout);
+    assert!(solved.status.success(), "{text}");
+    assert!(text.contains("PROVEN on 40/40 seeds"), "{text}");
+
+    let default = Command::new(BINARY)
+        .args(["prove", "idempotency", "--seeds", "40", "--json"])
+        .output()
+        .unwrap();
+    assert!(!default.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&default.stdout).unwrap();
+    assert_eq!(report["seeds"], 40);
+    let example = report["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|g| g["counterexample"].as_object())
+        .expect("a counterexample");
+    assert!(example["sentence"].as_str().unwrap().len() > 10);
+
+    // The same request gives the same report, elapsed time aside.
+    let again = Command::new(BINARY)
+        .args(["prove", "idempotency", "--seeds", "40", "--json"])
+        .output()
+        .unwrap();
+    let mut second: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let mut first = report.clone();
+    first["elapsed_ms"] = 0.into();
+    second["elapsed_ms"] = 0.into();
+    assert_eq!(first, second);
+
+    let bad = Command::new(BINARY)
+        .args(["prove", "idempotency", "--seeds", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("1 to 1000 seeds"));
+}
