@@ -18,7 +18,7 @@ use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage};
 use super::run::{Chosen, Refusal, Run};
 use super::run_file::TimedCommand;
 use crate::engine::Millis;
-use crate::exercise::GoalStatus;
+use crate::exercise::{Choices, Design, GoalStatus};
 
 /// Time between two frames: at most ~30 frames a second per sandbox, whatever the speed.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
@@ -59,6 +59,10 @@ pub struct Status {
     pub paused: bool,
     pub goals: Arc<[GoalStatus]>,
     pub log: Arc<[TimedCommand]>,
+    /// The knob options the run was built with at 0 s (with the seed and the log, they rebuild it).
+    pub choices: Choices,
+    /// The learner's Design now.
+    pub design: Design,
 }
 
 impl Status {
@@ -69,6 +73,8 @@ impl Status {
             paused,
             goals: run.goals().into(),
             log: run.log().into(),
+            choices: run.choices().clone(),
+            design: run.design().clone(),
         }
     }
 
@@ -89,6 +95,11 @@ impl Status {
         if self.seed != run.seed() || self.log.as_ref() != run.log() {
             self.seed = run.seed();
             self.log = run.log().into();
+            changed = true;
+        }
+        if &self.choices != run.choices() || &self.design != run.design() {
+            self.choices = run.choices().clone();
+            self.design = run.design().clone();
             changed = true;
         }
         if self.paused != paused {

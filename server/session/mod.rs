@@ -35,7 +35,7 @@ use crate::exercise::{Catalog, GoalState};
 use crate::sandbox::frame::unix_micros;
 use crate::sandbox::protocol::{self, ClientMessage, ErrorCode};
 use crate::sandbox::run::{Refusal, Run};
-use crate::sandbox::run_file::{RunFile, TimedCommand};
+use crate::sandbox::run_file::RunFile;
 use crate::sandbox::runtime::Request;
 use crate::sandbox::{SandboxError, SandboxHandle, SandboxManager, SandboxSettings};
 use crate::web::shutdown::Shutdown;
@@ -175,9 +175,9 @@ impl Sessions {
     fn restore(&self, saved: Saved) {
         let mut runs: HashMap<(String, String), SavedRun> = HashMap::new();
         for row in saved.sandboxes {
-            let log: Vec<TimedCommand> = serde_json::from_str(&row.log_json).unwrap_or_else(|error| {
+            let (log, choices, design) = SavedRun::parse_log(&row.log_json).unwrap_or_else(|error| {
                 tracing::warn!(session = %row.session, owner = %row.owner, %error, "a stored command log is unreadable; that sandbox starts afresh");
-                Vec::new()
+                (Vec::new(), Default::default(), Default::default())
             });
             runs.insert(
                 (row.session, row.owner),
@@ -186,6 +186,8 @@ impl Sessions {
                     seed: row.seed,
                     log: log.into(),
                     at: row.at_ms,
+                    choices,
+                    design,
                 },
             );
         }
@@ -523,8 +525,11 @@ impl Sessions {
                     source,
                 }
             })?;
-        if !saved.log.is_empty() || saved.at > 0 {
-            let file = RunFile::new(&exercise.id, saved.seed, saved.log.to_vec(), saved.at);
+        let designed = !saved.choices.is_empty() || saved.design != Default::default();
+        if !saved.log.is_empty() || saved.at > 0 || designed {
+            let file = RunFile::new(&exercise.id, saved.seed, saved.log.to_vec(), saved.at)
+                .with_choices(saved.choices.clone())
+                .with_design(saved.design.clone());
             if let Err(refusal) = run.import(file) {
                 // The exercise file changed since the run was stored: the old log no longer fits.
                 tracing::warn!(exercise = %exercise.id, reason = %refusal.message, "a stored run cannot be replayed; starting it afresh");
@@ -1077,6 +1082,8 @@ async fn watch_sandbox(sessions: Sessions, room: Weak<Room>, owner: Owner, handl
                     learner.run.seed = current.seed;
                     learner.run.log = current.log.clone();
                     learner.run.at = current.at;
+                    learner.run.choices = current.choices.clone();
+                    learner.run.design = current.design.clone();
                     if !alive {
                         learner.sandbox = None;
                     }
@@ -1095,6 +1102,8 @@ async fn watch_sandbox(sessions: Sessions, room: Weak<Room>, owner: Owner, handl
                     run.seed = current.seed;
                     run.log = current.log.clone();
                     run.at = current.at;
+                    run.choices = current.choices.clone();
+                    run.design = current.design.clone();
                     (None, run.row(&room.code, OWNER_STAGE.to_owned()))
                 }
             }

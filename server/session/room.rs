@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::engine::Millis;
-use crate::exercise::{GoalState, GoalStatus};
+use crate::exercise::{Choices, Design, GoalState, GoalStatus};
 use crate::sandbox::SandboxHandle;
 use crate::sandbox::run_file::TimedCommand;
 use crate::web::ws::Outside;
@@ -35,6 +35,21 @@ pub struct SavedRun {
     pub seed: u64,
     pub log: Arc<[TimedCommand]>,
     pub at: Millis,
+    /// The knob options the run was built with at 0 s.
+    pub choices: Choices,
+    /// The learner's Design.
+    pub design: Design,
+}
+
+/// What the `log_json` column holds once a run has a Design: the log with the choices that rebuild it.
+/// A bare array (a run without knob changes, or one stored before Designs) still reads.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct StoredLog {
+    #[serde(default)]
+    choices: Choices,
+    #[serde(default)]
+    design: Design,
+    log: Vec<TimedCommand>,
 }
 
 impl SavedRun {
@@ -44,7 +59,24 @@ impl SavedRun {
             seed,
             log: Arc::from(Vec::new()),
             at: 0,
+            choices: Choices::new(),
+            design: Design::default(),
         }
+    }
+
+    /// Reads the `log_json` column: the timed log, with the Design when one was stored.
+    pub fn parse_log(
+        json: &str,
+    ) -> Result<(Vec<TimedCommand>, Choices, Design), serde_json::Error> {
+        if json.trim_start().starts_with('[') {
+            return Ok((
+                serde_json::from_str(json)?,
+                Choices::new(),
+                Design::default(),
+            ));
+        }
+        let stored: StoredLog = serde_json::from_str(json)?;
+        Ok((stored.log, stored.choices, stored.design))
     }
 
     pub fn row(&self, session: &JoinCode, owner: String) -> SandboxRow {
@@ -53,7 +85,16 @@ impl SavedRun {
             owner,
             exercise: self.exercise.clone(),
             seed: self.seed,
-            log_json: serde_json::to_string(&*self.log).unwrap_or_else(|_| "[]".to_owned()),
+            log_json: if self.choices.is_empty() && self.design == Design::default() {
+                serde_json::to_string(&*self.log)
+            } else {
+                serde_json::to_string(&StoredLog {
+                    choices: self.choices.clone(),
+                    design: self.design.clone(),
+                    log: self.log.to_vec(),
+                })
+            }
+            .unwrap_or_else(|_| "[]".to_owned()),
             at_ms: self.at,
         }
     }
