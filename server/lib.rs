@@ -10,10 +10,12 @@
 //! - [`web`]: the axum router built in one place (`web::app`): pages, static files, health, the JSON
 //!   API (`web::api`), the sandbox WebSocket (`web::ws`), security headers, errors, shutdown.
 //! - [`engine`]: the pure, deterministic broker simulation, driven by passed-in virtual time.
-//! - [`headless`]: `run` and `bench`: the engine without a browser.
-//! - [`exercise`]: exercise files, their knobs and goals, the watched catalog, `check` and `schema`.
+//! - [`headless`]: `run`, `prove` and `bench`: the engine and exercises without a browser.
+//! - [`exercise`]: exercise files, their knobs and goals, the learner's Design and the one path from a
+//!   Design to a world, chaos profiles and proofs, the watched catalog, `check` and `schema`.
 //! - [`sandbox`]: live runs of an exercise: one task per sandbox owns the world and its clock, and
-//!   broadcasts frames to its WebSocket clients (`web::ws`, protocol in `docs/PROTOCOL.md`).
+//!   broadcasts frames to its WebSocket clients (`web::ws`, protocol in `docs/PROTOCOL.md`); the
+//!   server-wide pool that proves Designs off those tasks.
 //! - [`session`]: workshop sessions: join codes, tokens, rooms with their roster and learner sandboxes,
 //!   the facilitator's live dashboard, the shared stage, and the SQLite store that survives restarts.
 //! - [`loadtest`]: the `loadtest` subcommand: many WebSocket clients on one busy sandbox, measured.
