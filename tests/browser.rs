@@ -150,6 +150,8 @@ async fn playground_shows_dead_letters_and_duplicates() {
     open_playground(client, addr, "poison-message").await;
     screenshot(client, "playground-start").await;
     set_speed(client, "4").await;
+    // The run opens paused, for the learner to read the task first.
+    click(client, "#btn-play").await;
     click(client, "[data-fault='inject_poison']").await;
     wait_until(
         client,
@@ -197,6 +199,7 @@ async fn playground_shows_dead_letters_and_duplicates() {
     // 2. Billing acks after processing; crashes between the charge and the ack charge an order twice.
     open_playground(client, addr, "crash-duplicate").await;
     set_speed(client, "4").await;
+    click(client, "#btn-play").await;
     click(client, "[data-fault='crash']").await;
     wait_until(
         client,

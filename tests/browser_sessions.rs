@@ -197,6 +197,7 @@ async fn facilitator_and_learner_in_two_browsers() {
         "the learner's page never shows the facilitator link"
     );
 
+    screenshot(guest, "session-learner-joined").await;
     // 3. The dashboard lists the learner, connected, on the session's exercise.
     wait_until(
         host,

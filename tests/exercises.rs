@@ -532,7 +532,10 @@ mod checker {
         )
         .expect("write");
         let text = String::from_utf8_lossy(&out);
-        assert!(text.contains("shortest failing run: --seed"), "{text}");
+        assert!(
+            text.contains("shortest failing run (shrunk): seed"),
+            "{text}"
+        );
         assert!(text.contains(&message.to_string()), "{text}");
     }
 

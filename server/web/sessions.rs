@@ -742,13 +742,18 @@ async fn sandbox_socket(
         Ok(sandbox) => sandbox,
         Err(error) => return error.into_response(),
     };
-    let outside = {
+    let (outside, own) = {
         let state = room.lock();
         match state.learners.get(learner as usize) {
-            Some(entry) if query.learner.is_none() => entry.outside.subscribe(),
-            _ => room.spotlight_viewers.subscribe(),
+            Some(entry) if query.learner.is_none() => (entry.outside.subscribe(), true),
+            _ => (room.spotlight_viewers.subscribe(), false),
         }
     };
+    // The roster shows who is connected: a run that opens paused changes nothing else the dashboard
+    // would hear of, so the learner's line is marked here.
+    if own {
+        room.feed.mark(learner);
+    }
     upgrade_to_sandbox(&state, upgrade, sandbox, Some(guard), outside, permit)
 }
 
