@@ -235,8 +235,13 @@ async fn the_proof_pool_queues_then_refuses() {
     for _ in 0..=MAX_WAITING_PROOFS {
         let (reply, inbox) = tokio::sync::mpsc::channel(64);
         tickets.push(
-            pool.submit(exercise.clone(), request(Choices::new(), 1_000), reply)
-                .expect("room for it"),
+            pool.submit(
+                exercise.clone(),
+                request(Choices::new(), 1_000),
+                reply,
+                None,
+            )
+            .expect("room for it"),
         );
         replies.push(inbox);
     }
@@ -246,7 +251,12 @@ async fn the_proof_pool_queues_then_refuses() {
     assert!(last.as_str().contains("\"position\":16"), "{last}");
     let (reply, _inbox) = tokio::sync::mpsc::channel(64);
     let refused = pool
-        .submit(exercise.clone(), request(Choices::new(), 1_000), reply)
+        .submit(
+            exercise.clone(),
+            request(Choices::new(), 1_000),
+            reply,
+            None,
+        )
         .unwrap_err();
     assert!(refused.message.contains("busy"), "{}", refused.message);
     for ticket in &tickets {

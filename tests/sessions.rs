@@ -59,6 +59,23 @@ processing_ms = 5
 effect = { kind = "once", label = "charged" }
 design = { instances = 1 }
 
+[[knobs]]
+id = "billing-retry"
+label = "Billing retries"
+consumer = "billing"
+field = "retry"
+options = [
+  { id = "five", value = { strategy = "immediate", max_attempts = 5 } },
+  { id = "none", value = { strategy = "none" } },
+]
+
+[[knobs]]
+id = "deliveries"
+label = "Deliveries before dead-lettering"
+channel = "orders"
+field = "max_deliveries"
+options = [{ id = "three", value = 3 }, { id = "five", value = 5 }]
+
 [[goals]]
 id = "no-failures"
 description = "Billing never fails"
@@ -989,4 +1006,80 @@ async fn a_failing_store_is_reported_on_the_dashboard_until_it_recovers() {
         .until(|m| m["type"] == "notice" && m["message"] == "Progress is being saved again.")
         .await;
     assert!(store.flush().await);
+}
+
+/// A learner's Design reaches the dashboard, their last proof too, and both knobs (a live one and one that
+/// rebuilt the run) survive a restart of the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learners_design_and_last_proof_reach_the_dashboard_and_the_design_survives_a_restart() {
+    let data = TempDir::new("eda-session-design");
+    let (code, token) = {
+        let app = spawn_app(Config::default(), Some(&data.0)).await;
+        let (code, facilitator) = app.session().await;
+        let (id, token) = app.join(&code, "Barbara").await;
+        let mut learner = app
+            .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&token))
+            .await
+            .unwrap();
+        learner.next().await;
+        let mut dashboard = app
+            .connect(
+                &format!("/ws/sessions/{code}/dashboard"),
+                Some(&facilitator),
+            )
+            .await
+            .unwrap();
+        dashboard.next().await;
+
+        learner
+            .send(json!({"type": "choose", "knob": "deliveries", "option": "five"}))
+            .await;
+        learner.until(|m| m["type"] == "snapshot").await;
+        learner
+            .send(json!({"type": "choose", "knob": "billing-retry", "option": "none"}))
+            .await;
+        dashboard
+            .until_learner(id, |l| {
+                l["design"]["billing-retry"] == "none" && l["design"]["deliveries"] == "five"
+            })
+            .await;
+
+        learner.send(json!({"type": "prove", "seeds": 5})).await;
+        let proof = learner.until(|m| m["type"] == "proof").await;
+        let passed = proof["report"]["passed"].clone();
+        dashboard
+            .until_learner(id, |l| {
+                l["last_proof"]["seeds"] == 5 && l["last_proof"]["passed"] == passed
+            })
+            .await;
+
+        drop(learner);
+        let room = app.state.sessions.find(&code).unwrap();
+        tokio::time::timeout(TEST_TIMEOUT, async {
+            loop {
+                if room.lock().learners[0].run.design.choices.len() == 2 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        assert!(app.state.sessions.store().flush().await);
+        app.state.shutdown.trigger();
+        (code, token)
+    };
+
+    let app = spawn_app(Config::default(), Some(&data.0)).await;
+    let mut learner = app
+        .connect(&format!("/ws/sessions/{code}/sandbox"), Some(&token))
+        .await
+        .unwrap();
+    let snapshot = learner.next().await;
+    assert_eq!(snapshot["design"]["choices"]["billing-retry"], "none");
+    assert_eq!(snapshot["design"]["choices"]["deliveries"], "five");
+    assert_eq!(
+        snapshot["choices"]["deliveries"], "five",
+        "the run is built with it"
+    );
 }

@@ -67,6 +67,29 @@ impl ProofReport {
     pub fn all_passed(&self) -> bool {
         self.passed == self.seeds
     }
+
+    /// The report in a line of the facilitator's roster.
+    pub fn brief(&self) -> ProofBrief {
+        ProofBrief {
+            seeds: self.seeds,
+            passed: self.passed,
+            failing_goal: self
+                .goals
+                .iter()
+                .filter(|g| g.failed > 0)
+                .max_by_key(|g| g.failed)
+                .map(|g| g.description.clone()),
+        }
+    }
+}
+
+/// A learner's last proof, as the roster shows it: "passed 100/100", or failing, with the goal that
+/// failed most often.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProofBrief {
+    pub seeds: u32,
+    pub passed: u32,
+    pub failing_goal: Option<String>,
 }
 
 /// One goal across every seed.

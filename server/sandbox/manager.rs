@@ -194,6 +194,7 @@ impl SandboxManager {
         let exercise = run.exercise().id.clone();
         let seed = run.seed();
         let (requests, receiver) = mpsc::channel(REQUEST_QUEUE);
+        let myself = requests.downgrade();
         let (frames, _) = broadcast::channel(settings.frame_buffer);
         let (status, status_rx) = watch::channel(Status::of(&run, true));
         let handle = SandboxHandle {
@@ -215,7 +216,7 @@ impl SandboxManager {
         let table = Arc::downgrade(&self.inner);
         let proofs = self.inner.proofs.clone();
         runtime.spawn(async move {
-            run_sandbox(id, run, receiver, frames, status, settings, proofs).await;
+            run_sandbox(id, run, receiver, frames, status, settings, proofs, myself).await;
             remove(&table, id);
         });
         tracing::info!(sandbox = %id, %exercise, seed, "sandbox created");

@@ -16,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::exercise::prove::{MAX_PROOF_SEEDS, ProofReport, ProofRequest, prove};
+use crate::exercise::prove::{MAX_PROOF_SEEDS, ProofBrief, ProofReport, ProofRequest, prove};
 use crate::exercise::{Design, Exercise};
 
 use super::protocol::{self, ErrorCode, ServerMessage};
@@ -56,7 +56,11 @@ impl ProofTicket {
     }
 }
 
+/// Told of a finished proof's verdict (the sandbox, so that its status carries the learner's last proof).
+pub type OnProven = Box<dyn FnOnce(ProofBrief) + Send>;
+
 struct Job {
+    on_proven: Option<OnProven>,
     key: String,
     exercise: Arc<Exercise>,
     request: ProofRequest,
@@ -68,7 +72,7 @@ struct Job {
 struct PoolState {
     running: usize,
     waiting: VecDeque<Job>,
-    cache: VecDeque<(String, Arc<Utf8Bytes>)>,
+    cache: VecDeque<(String, Arc<Utf8Bytes>, ProofBrief)>,
 }
 
 /// The server's proof workers, shared by free play and workshop sessions.
@@ -113,6 +117,7 @@ impl ProofPool {
         exercise: Arc<Exercise>,
         request: ProofRequest,
         reply: mpsc::Sender<Utf8Bytes>,
+        on_proven: Option<OnProven>,
     ) -> Result<ProofTicket, Refusal> {
         if !(1..=MAX_PROOF_SEEDS).contains(&request.seeds) {
             return Err(Refusal::new(
@@ -131,11 +136,15 @@ impl ProofPool {
         };
         let key = cache_key(&exercise, &request);
         let mut state = self.lock();
-        if let Some((_, report)) = state.cache.iter().find(|(k, _)| *k == key) {
+        if let Some((_, report, brief)) = state.cache.iter().find(|(k, _, _)| *k == key) {
             send(&reply, mark_cached(report));
+            if let Some(on_proven) = on_proven {
+                on_proven(brief.clone());
+            }
             return Ok(ticket);
         }
         let job = Job {
+            on_proven,
             key,
             exercise,
             request,
@@ -173,10 +182,17 @@ impl ProofPool {
         let pool = self.clone();
         let handle = runtime.clone();
         runtime.spawn_blocking(move || {
+            let mut job = job;
             let key = job.key.clone();
+            let on_proven = job.on_proven.take();
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_job(&job)));
             match outcome {
-                Ok(Some(report)) => pool.remember(key, report),
+                Ok(Some((report, brief))) => {
+                    if let Some(on_proven) = on_proven {
+                        on_proven(brief.clone());
+                    }
+                    pool.remember(key, report, brief);
+                }
                 Ok(None) => {}
                 Err(_) => {
                     tracing::error!(exercise = %job.exercise.id, "a proof panicked");
@@ -190,12 +206,12 @@ impl ProofPool {
         });
     }
 
-    fn remember(&self, key: String, report: Arc<Utf8Bytes>) {
+    fn remember(&self, key: String, report: Arc<Utf8Bytes>, brief: ProofBrief) {
         let mut state = self.lock();
         if state.cache.len() >= MAX_CACHED_PROOFS {
             state.cache.pop_front();
         }
-        state.cache.push_back((key, report));
+        state.cache.push_back((key, report, brief));
     }
 
     /// A worker is free: start the next waiting proof that is still wanted, and tell the others
@@ -219,8 +235,8 @@ impl ProofPool {
     }
 }
 
-/// Runs one proof on this (blocking) thread; the encoded report when it finished.
-fn run_job(job: &Job) -> Option<Arc<Utf8Bytes>> {
+/// Runs one proof on this (blocking) thread; the encoded report and its verdict when it finished.
+fn run_job(job: &Job) -> Option<(Arc<Utf8Bytes>, ProofBrief)> {
     let mut last_progress: Option<Instant> = None;
     let mut progress = |done: u32, total: u32| {
         if job.ticket.is_cancelled() || job.reply.is_closed() {
@@ -239,7 +255,7 @@ fn run_job(job: &Job) -> Option<Arc<Utf8Bytes>> {
         Ok(Some(report)) => {
             let text = Arc::new(encode_report(&job.exercise, &report));
             send(&job.reply, text.as_ref().clone());
-            Some(text)
+            Some((text, report.brief()))
         }
         Ok(None) => {
             send(&job.reply, cancelled("The proof was cancelled."));

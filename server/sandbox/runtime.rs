@@ -18,6 +18,7 @@ use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage};
 use super::run::{Chosen, Refusal, Run};
 use super::run_file::TimedCommand;
 use crate::engine::Millis;
+use crate::exercise::prove::ProofBrief;
 use crate::exercise::{Choices, Design, GoalStatus};
 
 /// Time between two frames: at most ~30 frames a second per sandbox, whatever the speed.
@@ -47,6 +48,9 @@ pub enum Request {
     },
     /// End now, after the requests queued before this one (a workshop session replaced the sandbox).
     Stop,
+    /// A proof of this sandbox's Design finished: its verdict goes into the status (the roster's "last
+    /// proof").
+    Proven(ProofBrief),
 }
 
 /// What a sandbox reports outside its broadcast: enough to show a learner's progress and to store the run
@@ -59,6 +63,8 @@ pub struct Status {
     pub paused: bool,
     pub goals: Arc<[GoalStatus]>,
     pub log: Arc<[TimedCommand]>,
+    /// The verdict of the last proof a client of this sandbox ran.
+    pub last_proof: Option<ProofBrief>,
     /// The knob options the run was built with at 0 s (with the seed and the log, they rebuild it).
     pub choices: Choices,
     /// The learner's Design now.
@@ -73,6 +79,7 @@ impl Status {
             paused,
             goals: run.goals().into(),
             log: run.log().into(),
+            last_proof: None,
             choices: run.choices().clone(),
             design: run.design().clone(),
         }
@@ -119,6 +126,8 @@ pub async fn run_sandbox(
     status: watch::Sender<Status>,
     settings: SandboxSettings,
     proofs: Arc<ProofPool>,
+    // Weak, so that the task does not keep its own queue open: it ends when every handle is gone.
+    myself: mpsc::WeakSender<Request>,
 ) {
     let mut task = Task {
         status,
@@ -130,6 +139,7 @@ pub async fn run_sandbox(
         },
         proofs,
         proving: Vec::new(),
+        myself,
         seq: 0,
         dirty: true,
         snapshot_due: false,
@@ -199,6 +209,7 @@ struct Task {
     proofs: Arc<ProofPool>,
     /// The proof each client asked for last, by the client's reply queue.
     proving: Vec<(mpsc::Sender<Utf8Bytes>, ProofTicket)>,
+    myself: mpsc::WeakSender<Request>,
 }
 
 impl Task {
@@ -265,6 +276,13 @@ impl Task {
             }
             // The task's loop ends on it before handing it here.
             Request::Stop => {}
+            Request::Proven(brief) => {
+                self.status.send_if_modified(|status| {
+                    let changed = status.last_proof.as_ref() != Some(&brief);
+                    status.last_proof = Some(brief);
+                    changed
+                });
+            }
         }
     }
 
@@ -407,7 +425,16 @@ impl Task {
             seeds,
             first_seed: FIRST_PROOF_SEED,
         };
-        let ticket = self.proofs.submit(exercise, request, reply.clone())?;
+        let myself = self.myself.clone();
+        let on_proven: super::proofs::OnProven = Box::new(move |brief| {
+            // The sandbox may have ended, or its queue be full; the roster then misses this verdict.
+            if let Some(queue) = myself.upgrade() {
+                let _ = queue.try_send(Request::Proven(brief));
+            }
+        });
+        let ticket = self
+            .proofs
+            .submit(exercise, request, reply.clone(), Some(on_proven))?;
         self.proving.push((reply.clone(), ticket));
         Ok(())
     }

@@ -1084,6 +1084,7 @@ async fn watch_sandbox(sessions: Sessions, room: Weak<Room>, owner: Owner, handl
                     learner.run.at = current.at;
                     learner.run.choices = current.choices.clone();
                     learner.run.design = current.design.clone();
+                    learner.last_proof = current.last_proof.clone();
                     if !alive {
                         learner.sandbox = None;
                     }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::engine::Millis;
+use crate::exercise::prove::ProofBrief;
 use crate::exercise::{Choices, Design, GoalState, GoalStatus};
 use crate::sandbox::SandboxHandle;
 use crate::sandbox::run_file::TimedCommand;
@@ -152,6 +153,8 @@ pub struct Learner {
     /// Wall-clock microseconds when the goals last changed, for measuring the dashboard's delay.
     pub goals_changed_us: u64,
     pub run: SavedRun,
+    /// The verdict of the learner's last proof, while the server runs.
+    pub last_proof: Option<ProofBrief>,
     pub sandbox: Option<SandboxHandle>,
     /// This learner's open connections: notices, and "close: your sandbox changed".
     pub outside: broadcast::Sender<Outside>,
@@ -168,6 +171,7 @@ impl Learner {
             last_activity_ms: 0,
             goals_changed_us: 0,
             run,
+            last_proof: None,
             sandbox: None,
             outside: broadcast::channel(OUTSIDE_BUFFER).0,
         }
@@ -210,6 +214,8 @@ impl Learner {
             at: self.run.at,
             commands: self.run.log.len(),
             goals_changed_us: self.goals_changed_us,
+            design: self.run.design.choices.clone(),
+            last_proof: self.last_proof.clone(),
         }
     }
 }
@@ -230,6 +236,9 @@ pub struct LearnerView {
     pub at: Millis,
     pub commands: usize,
     pub goals_changed_us: u64,
+    /// The learner's Design as it differs from the exercise's default: knob id → option id.
+    pub design: Choices,
+    pub last_proof: Option<ProofBrief>,
 }
 
 /// The room's own settings and the roster.
