@@ -5,7 +5,10 @@
 //! it targets a running server and an exercise of its catalog instead. It opens `--clients` connections,
 //! lets them watch for `--seconds`, and reports frames delivered per second, the latency from a frame's
 //! `sent_at_us` to its arrival (p50/p99), clients that went more than [`STARVED_AFTER`] without a message,
-//! and, in process, the process's CPU time and resident memory from `/proc/self`.
+//! and, in process, the process's CPU time and resident memory from `/proc/self`. With `--proofs N`, N more
+//! clients keep the server's proof pool busy the whole time (each proving a bundled exercise's default
+//! design over 1,000 seeds, again and again), and the report gives the watched sandbox's frame gaps, so
+//! that proofs are seen not to hold up live sandboxes.
 //!
 //! The clients run in the same process (and on the same cores) as an in-process server, so the numbers
 //! are a pessimistic bound for the server alone. Clients read only the two fields they need from each frame
@@ -118,7 +121,15 @@ pub struct LoadtestArgs {
     /// facilitator dashboard (in this process; see `loadtest_session`).
     #[arg(long, value_parser = crate::config::parse_cap::<usize>)]
     pub learners: Option<usize>,
+    /// In process: this many clients keep proofs running (or queued) on other sandboxes throughout.
+    #[arg(long, default_value_t = 0)]
+    pub proofs: usize,
 }
+
+/// The exercise the `--proofs` clients prove: the slowest bundled one to prove.
+const PROOF_EXERCISE: &str = "pubsub-fanout";
+/// The goal for the watched sandbox's frame gaps while proofs run: 99 % of gaps under this.
+pub const GAP_P99_GOAL: Duration = Duration::from_millis(100);
 
 /// What a load test measured.
 #[derive(Debug, Serialize)]
@@ -135,6 +146,13 @@ pub struct Report {
     pub latency_p50_ms: f64,
     pub latency_p99_ms: f64,
     pub latency_max_ms: f64,
+    /// Time between two frames at a client (the frame interval is 33 ms): p50, p99, max.
+    pub frame_gap_p50_ms: f64,
+    pub frame_gap_p99_ms: f64,
+    pub frame_gap_max_ms: f64,
+    /// Clients proving designs on other sandboxes meanwhile, and the proofs they finished.
+    pub proof_clients: usize,
+    pub proofs_finished: u64,
     /// Clients that went more than a second without a message.
     pub starved_clients: usize,
     /// Snapshots sent after the first one: resyncs of lagging clients (and overflowing frames).
@@ -194,6 +212,7 @@ pub fn run(args: LoadtestArgs) -> ExitCode {
 
 /// Runs a load test and measures it.
 pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
+    let stop_signal = watch::channel(false);
     let (authority, ws_path, _server) = match &args.url {
         Some(url) => {
             let authority = authority_of(url)?;
@@ -201,14 +220,25 @@ pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
             (authority, path, None)
         }
         None => {
-            let (addr, path, server) = start_in_process(args.clients).await?;
+            let (addr, path, server) = start_in_process(args.clients + args.proofs).await?;
             (addr.to_string(), path, Some(server))
         }
+    };
+    let provers: Vec<_> = if args.url.is_none() {
+        (0..args.proofs)
+            .map(|index| {
+                let authority = authority.clone();
+                let stop = stop_signal.1.clone();
+                tokio::spawn(async move { keep_proving(authority, index, stop).await })
+            })
+            .collect()
+    } else {
+        Vec::new()
     };
     let url = format!("ws://{authority}{ws_path}");
 
     let (start_tx, start) = watch::channel(None::<Instant>);
-    let (stop_tx, stop) = watch::channel(false);
+    let (stop_tx, stop) = (stop_signal.0, stop_signal.1);
     let mut clients = Vec::with_capacity(args.clients);
     let mut joined = Vec::with_capacity(args.clients);
     for index in 0..args.clients {
@@ -254,6 +284,10 @@ pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
         .map(|(after, before)| after - before);
     let rss_mib = args.url.is_none().then(process_rss_mib).flatten();
 
+    let mut proofs_finished = 0;
+    for prover in provers {
+        proofs_finished += prover.await.unwrap_or(0);
+    }
     let mut totals = ClientStats::default();
     let mut starved = 0;
     let mut disconnected = 0;
@@ -272,17 +306,14 @@ pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
         totals.frames += stats.frames;
         totals.resyncs += stats.resyncs;
         totals.latencies_us.extend(stats.latencies_us);
+        totals.gaps_us.extend(stats.gaps_us);
     }
     totals.latencies_us.sort_unstable();
-    let percentile = |p: f64| -> f64 {
-        let samples = &totals.latencies_us;
-        if samples.is_empty() {
-            return 0.0;
-        }
-        let rank = ((samples.len() - 1) as f64 * p).round() as usize;
-        samples[rank.min(samples.len() - 1)] as f64 / 1_000.0
-    };
-    let latency_p99_ms = percentile(0.99);
+    totals.gaps_us.sort_unstable();
+    let latency = |p: f64| percentile_ms(&totals.latencies_us, p);
+    let gap = |p: f64| percentile_ms(&totals.gaps_us, p);
+    let latency_p99_ms = latency(0.99);
+    let frame_gap_p99_ms = gap(0.99);
     let frames_per_sec = totals.frames as f64 / elapsed;
     Ok(Report {
         clients: args.clients,
@@ -291,9 +322,14 @@ pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
         events_per_sec: events as f64 / elapsed,
         frames_per_sec,
         frames_per_sec_per_client: frames_per_sec / args.clients as f64,
-        latency_p50_ms: percentile(0.50),
+        latency_p50_ms: latency(0.50),
         latency_p99_ms,
-        latency_max_ms: percentile(1.0),
+        latency_max_ms: latency(1.0),
+        frame_gap_p50_ms: gap(0.50),
+        frame_gap_p99_ms,
+        frame_gap_max_ms: gap(1.0),
+        proof_clients: args.proofs,
+        proofs_finished,
         starved_clients: starved,
         resyncs: totals.resyncs,
         disconnected,
@@ -306,10 +342,59 @@ pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
             .map(|cpu| cpu / elapsed * 100.0),
         rss_mib,
         goal_met: latency_p99_ms < P99_GOAL.as_secs_f64() * 1_000.0
+            && (args.proofs == 0 || frame_gap_p99_ms < GAP_P99_GOAL.as_secs_f64() * 1_000.0)
             && starved == 0
             && disconnected == 0
             && totals.frames > 0,
     })
+}
+
+/// The value at rank `p` (0 to 1) of sorted microsecond samples, in milliseconds.
+fn percentile_ms(samples: &[u64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let rank = ((samples.len() - 1) as f64 * p).round() as usize;
+    samples[rank.min(samples.len() - 1)] as f64 / 1_000.0
+}
+
+/// One `--proofs` client: a sandbox of its own on [`PROOF_EXERCISE`], proving its default design over
+/// 1,000 seeds (a different count each time, so the cache never answers) until told to stop. Returns
+/// the proofs it saw finish.
+async fn keep_proving(authority: String, index: usize, mut stop: watch::Receiver<bool>) -> u64 {
+    let Ok(path) = create_remote_sandbox(&authority, PROOF_EXERCISE).await else {
+        return 0;
+    };
+    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(format!("ws://{authority}{path}")).await
+    else {
+        return 0;
+    };
+    let mut finished = 0;
+    let mut seeds = 1_000 - index as u64 * 50;
+    loop {
+        let prove = format!(r#"{{"type":"prove","seeds":{seeds}}}"#);
+        if futures_util::SinkExt::send(&mut ws, Message::text(prove))
+            .await
+            .is_err()
+        {
+            return finished;
+        }
+        loop {
+            let message = tokio::select! {
+                message = ws.next() => message,
+                _ = stop.wait_for(|stopped| *stopped) => return finished,
+            };
+            match message {
+                Some(Ok(Message::Text(text))) if text.starts_with(r#"{"v":1,"type":"proof""#) => {
+                    finished += 1;
+                    break;
+                }
+                Some(Ok(_)) => {}
+                _ => return finished,
+            }
+        }
+        seeds = seeds.saturating_sub(1).max(1);
+    }
 }
 
 /// Starts a server in this process with the load-test exercise and one sandbox; returns where to connect.
@@ -363,6 +448,8 @@ struct ClientStats {
     events: u64,
     resyncs: u64,
     latencies_us: Vec<u64>,
+    /// Microseconds between two frames.
+    gaps_us: Vec<u64>,
     max_gap: Duration,
     disconnected: bool,
 }
@@ -385,10 +472,13 @@ async fn watch_sandbox(
         }
     };
     if let Some(speed) = speed {
+        // A run opens paused: the first client sets the speed and starts it.
         let command = format!(r#"{{"type":"speed","speed":{speed}}}"#);
-        if let Err(error) = futures_util::SinkExt::send(&mut ws, Message::text(command)).await {
-            let _ = ready.send(Err(error.to_string()));
-            return stats;
+        for command in [command, r#"{"type":"play"}"#.to_owned()] {
+            if let Err(error) = futures_util::SinkExt::send(&mut ws, Message::text(command)).await {
+                let _ = ready.send(Err(error.to_string()));
+                return stats;
+            }
         }
     }
     // Ready once the join snapshot is in, so that every snapshot counted later is a resync.
@@ -402,6 +492,7 @@ async fn watch_sandbox(
         }
     }
     let mut last = None::<Instant>;
+    let mut last_frame = None::<Instant>;
     let mut snapshots = 0;
     loop {
         let message = tokio::select! {
@@ -431,6 +522,13 @@ async fn watch_sandbox(
             continue;
         }
         stats.frames += 1;
+        if let Some(previous) = last_frame.replace(now)
+            && stats.gaps_us.len() < MAX_SAMPLES_PER_CLIENT
+        {
+            stats
+                .gaps_us
+                .push(now.saturating_duration_since(previous).as_micros() as u64);
+        }
         if let Some(sent) = field_u64(&text, "\"sent_at_us\":") {
             if stats.latencies_us.len() < MAX_SAMPLES_PER_CLIENT {
                 stats.latencies_us.push(arrived_us.saturating_sub(sent));
@@ -557,6 +655,16 @@ fn print_report(report: &Report, json: bool) {
         "  latency p50 / p99 / max {:>7.1} / {:.1} / {:.1} ms",
         report.latency_p50_ms, report.latency_p99_ms, report.latency_max_ms
     );
+    println!(
+        "  frame gap p50 / p99 / max {:>5.1} / {:.1} / {:.1} ms",
+        report.frame_gap_p50_ms, report.frame_gap_p99_ms, report.frame_gap_max_ms
+    );
+    if report.proof_clients > 0 {
+        println!(
+            "  proofs meanwhile       {:>10}  clients, {} proofs finished",
+            report.proof_clients, report.proofs_finished
+        );
+    }
     println!(
         "  starved clients        {:>10}  (nothing for more than {} s)",
         report.starved_clients,

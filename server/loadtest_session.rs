@@ -254,6 +254,10 @@ async fn learner(
             json!({"type": "speed", "speed": speed}).to_string(),
         ))
         .await;
+    // A run opens paused: each learner starts theirs.
+    let _ = ws
+        .send(Message::text(json!({"type": "play"}).to_string()))
+        .await;
     let mut ready = Some(ready);
     let mut poison = tokio::time::interval_at(tokio::time::Instant::now() + offset, POISON_EVERY);
     loop {
