@@ -409,3 +409,59 @@ async fn a_proof_streams_progress_can_be_cancelled_and_refuses_bad_counts() {
         .until("the cancellation", |m| m["type"] == "proof_cancelled")
         .await;
 }
+
+/// A proof asked of a sandbox that has ended gets the connection closed with a reason, not a hang.
+#[tokio::test]
+async fn a_proof_on_a_sandbox_that_is_gone_is_answered() {
+    let app = spawn_app().await;
+    let exercise = app.exercise("idempotency");
+    let id = app.state.sandboxes.create(exercise, None).unwrap();
+    let url = format!("ws://{}/ws/sandboxes/{id}", app.addr);
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut client = Client { ws };
+    client.snapshot().await;
+    let handle = app.state.sandboxes.get(id).unwrap();
+    app.state.sandboxes.stop(&handle).await;
+    client.send(json!({"type": "prove", "seeds": 10})).await;
+    let closed = tokio::time::timeout(TEST_TIMEOUT, async {
+        loop {
+            match client.ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.reason.to_string()),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the server answers");
+    let reason = closed.unwrap_or_default();
+    assert!(reason.contains("ended"), "closed because: {reason:?}");
+}
+
+/// The Design reaches the world the way the page's knob does: through `set_design` at 0 s, so the
+/// trace shows the change and the running instances follow it.
+#[test]
+fn a_design_starts_the_world_through_set_design() {
+    use eda_playground::engine::{InstanceStatus, TraceKind};
+    let exercise = Catalog::bundled().get("competing-consumers").unwrap();
+    let knob = exercise
+        .knobs
+        .iter()
+        .find(|k| k.field == "instances")
+        .unwrap();
+    let most = knob.options.last().unwrap();
+    let choices = [(knob.id.clone(), most.id.clone())].into_iter().collect();
+    let mut world = eda_playground::exercise::start_world(&exercise, &choices, 1, None).unwrap();
+    let trace = world.drain_trace();
+    assert!(
+        trace.iter().any(|e| e.at == 0
+            && matches!(&e.kind, TraceKind::Fault { label, .. } if *label == "change design")),
+        "the live knob went through set_design"
+    );
+    let up = world.metrics().consumers[0]
+        .instances
+        .iter()
+        .filter(|i| i.status == InstanceStatus::Up)
+        .count() as u64;
+    assert_eq!(up, most.value.as_u64().unwrap());
+}
