@@ -5,7 +5,12 @@ use eda_playground::exercise::Catalog;
 use eda_playground::exercise::prove::{ProofRequest, prove};
 
 /// The exercises that took longest to prove with `eda-playground prove`, and a quick one for scale.
-const EXERCISES: &[&str] = &["pubsub-fanout", "streaming-replay", "out-of-order", "idempotency"];
+const EXERCISES: &[&str] = &[
+    "pubsub-fanout",
+    "streaming-replay",
+    "out-of-order",
+    "idempotency",
+];
 
 fn proofs(c: &mut Criterion) {
     let catalog = Catalog::bundled();
