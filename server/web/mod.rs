@@ -15,12 +15,14 @@ pub mod ws;
 
 use axum::Router;
 use axum::routing::{get, post};
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::AppError;
 pub use state::AppState;
 
-/// The application: every route, the 404 fallback, security headers and request tracing.
+/// The application: every route, the 404 fallback, security headers, compression (brotli or gzip, as the
+/// client accepts; a room on one Wi-Fi shares its bandwidth) and request tracing.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
@@ -36,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::map_response(
             security::set_security_headers,
         ))
+        .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(TraceLayer::new_for_http())
 }
 
