@@ -94,6 +94,17 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub bind: BindArgs,
 
+    /// The facilitator key: starting a session and every facilitator page and action need it. Without
+    /// one, a server bound to a loopback address needs none (a solo user on their own machine), and any
+    /// other server makes up a random key at start and prints the facilitator link with it.
+    #[arg(
+        long,
+        env = "EDA_FACILITATOR_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub facilitator_key: Option<String>,
+
     /// Extra exercises directory, added to the bundled exercises; a missing or empty directory is fine.
     #[arg(long, env = "EDA_EXERCISES", value_name = "DIR")]
     pub exercises: Option<PathBuf>,
@@ -146,6 +157,7 @@ impl Default for ServeArgs {
     fn default() -> Self {
         Self {
             bind: BindArgs::default(),
+            facilitator_key: None,
             exercises: None,
             data: PathBuf::from(DEFAULT_DATA_DIR),
             log_format: LogFormat::Text,
@@ -178,6 +190,8 @@ pub struct Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// The key the operator chose, if any (see [`ServeArgs::facilitator_key`]); never printed by `Debug`.
+    pub facilitator_key: Option<SecretText>,
     pub exercises_dir: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
@@ -203,6 +217,10 @@ impl Config {
     fn with_bind(args: ServeArgs, bind: SocketAddr) -> Self {
         Self {
             bind,
+            facilitator_key: args
+                .facilitator_key
+                .map(|key| SecretText(key.trim().to_owned()))
+                .filter(|key| !key.0.is_empty()),
             exercises_dir: args.exercises,
             data_dir: args.data,
             log_format: args.log_format,
@@ -226,6 +244,17 @@ impl Default for Config {
     /// The configuration with every default and no environment: what tests start from.
     fn default() -> Self {
         Self::with_bind(ServeArgs::default(), DEFAULT_BIND)
+    }
+}
+
+/// A secret from the command line or the environment. Its `Debug` hides it, so that logging the
+/// configuration cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(pub String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(…)")
     }
 }
 

@@ -14,7 +14,7 @@ use crate::exercise::Catalog;
 use crate::session::Sessions;
 use crate::telemetry;
 use crate::web::shutdown::shutdown_signal;
-use crate::web::{AppState, app};
+use crate::web::{AppState, app, facilitator_key};
 
 /// How long open connections may take to finish after a shutdown signal. After it the server returns
 /// anyway, so a stuck client cannot keep `docker stop` waiting until Docker's own kill (10 s by default).
@@ -92,7 +92,23 @@ pub async fn start(config: Config) -> Result<(), ServeError> {
     })
     .await
     .map_err(|error| ServeError::Serve(io::Error::other(error)))??;
-    let state = AppState::with_sessions(config, catalog, sessions);
+    let key = facilitator_key::resolve(&config);
+    let bind = config.bind;
+    let mut state = AppState::with_sessions(config, catalog, sessions);
+    match key {
+        Some((key, text)) => {
+            state.facilitator_key = Some(key);
+            // Printed, not logged: a log line is read by more people than the terminal is.
+            println!(
+                "\n  Facilitator link (starts and runs workshop sessions; keep it to yourself):\n  \
+                 http://{}/facilitator?key={text}\n",
+                connectable(bind)
+            );
+        }
+        None => tracing::info!(
+            "no facilitator key needed: the server is bound to a loopback address and no key is set"
+        ),
+    }
     let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -212,7 +212,7 @@ fn settings() -> Vec<(String, String)> {
             ))
         })
         .collect();
-    assert_eq!(settings.len(), 12, "{settings:?}");
+    assert_eq!(settings.len(), 13, "{settings:?}");
     settings
 }
 

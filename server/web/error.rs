@@ -1,8 +1,49 @@
 //! The one error type handlers return. Internal details go to the log, never to the browser.
-use axum::http::StatusCode;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::header::ACCEPT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::web::pages::NotFoundPage;
+use crate::web::pages::{Layout, NotFoundPage};
+
+/// A page in the site's style for a request a browser made that cannot be served: what happened, and
+/// what to do about it.
+#[derive(Debug, Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub title: String,
+    pub what: String,
+    pub what_to_do: String,
+}
+
+impl ErrorPage {
+    pub fn new(title: &str, what: &str, what_to_do: &str) -> Self {
+        Self {
+            layout: Layout::new(),
+            title: title.to_owned(),
+            what: what.to_owned(),
+            what_to_do: what_to_do.to_owned(),
+        }
+    }
+}
+
+/// Whether the client is a browser navigating (it asks for HTML first), rather than a script or a JSON
+/// client, which keep their JSON errors.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept
+                .split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .starts_with("text/html")
+        })
+}
 
 /// What the client is told: a 404 with the custom page, a 4xx/503 with a message written for them (as
 /// `{"error": …}`), or a generic 500 message.

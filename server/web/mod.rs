@@ -4,6 +4,7 @@
 //! socket, through `tower::ServiceExt::oneshot`.
 pub mod api;
 pub mod error;
+pub mod facilitator_key;
 pub mod health;
 pub mod pages;
 pub mod security;
@@ -32,14 +33,25 @@ pub fn app(state: AppState) -> Router {
         .route("/api/exercises", get(api::exercises))
         .route("/api/sandboxes", post(api::create_sandbox))
         .route("/ws/sandboxes/{id}", get(ws::sandbox_socket))
+        .route("/facilitator", get(facilitator_key::open_link))
         .merge(sessions::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            facilitator_key::guard,
+        ))
         .with_state(state)
         .layer(axum::middleware::map_response(
             security::set_security_headers,
         ))
         .layer(CompressionLayer::new().br(true).gzip(true))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The span of one request: its method and path, never its query string, which may carry the facilitator
+/// key (`/facilitator?key=…`) and so must not reach a log.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
 }
 
 async fn not_found() -> AppError {

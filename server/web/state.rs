@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::exercise::Catalog;
 use crate::sandbox::{SandboxManager, SandboxSettings};
 use crate::session::Sessions;
+use crate::web::facilitator_key::FacilitatorKey;
 use crate::web::shutdown::Shutdown;
 use crate::web::ws::Keepalive;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// How WebSocket clients are pinged and when their silence closes them.
     pub keepalive: Keepalive,
+    /// The key facilitator routes need; `None` when none is needed (a loopback server with no key set).
+    pub facilitator_key: Option<FacilitatorKey>,
 }
 
 impl AppState {
@@ -48,6 +51,10 @@ impl AppState {
             SandboxSettings::from_limits(&config.limits),
             sessions.proofs(),
         );
+        let facilitator_key = config
+            .facilitator_key
+            .as_ref()
+            .map(|key| FacilitatorKey::of(&key.0));
         Self {
             config: Arc::new(config),
             shutdown: Shutdown::new(),
@@ -55,6 +62,7 @@ impl AppState {
             sandboxes,
             sessions,
             keepalive: Keepalive::default(),
+            facilitator_key,
         }
     }
 }
