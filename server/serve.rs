@@ -140,9 +140,13 @@ pub async fn serve(listener: TcpListener, state: AppState) -> io::Result<()> {
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }
     };
-    let server = axum::serve(listener, app(state))
-        .with_graceful_shutdown(graceful)
-        .into_future();
+    // The peer address goes with each request: free-play quotas count sandboxes per address.
+    let server = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful)
+    .into_future();
     let deadline = async {
         shutdown.triggered().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;

@@ -12,6 +12,7 @@ use crate::exercise::Exercise;
 use super::SandboxId;
 use super::frame::Broadcast;
 use super::proofs::ProofPool;
+use super::quota::{Ledger, MAX_ANONYMOUS_PER_ADDRESS, Requester};
 use super::run::Run;
 use super::runtime::{Request, Status, random_seed, run_sandbox};
 
@@ -69,6 +70,10 @@ pub enum SandboxError {
     },
     #[error("sandboxes can only be created inside the server's async runtime")]
     NoRuntime,
+    #[error(
+        "this address already runs {MAX_ANONYMOUS_PER_ADDRESS} sandboxes without a browser cookie; open the exercise in a browser, or end one first"
+    )]
+    AddressQuota,
 }
 
 /// Why a request was not queued.
@@ -134,6 +139,8 @@ struct Inner {
     clients: Arc<Semaphore>,
     settings: SandboxSettings,
     proofs: Arc<ProofPool>,
+    // A std Mutex, like the table's: held for a few map operations, never across an `.await`.
+    ledger: Mutex<Ledger>,
 }
 
 impl SandboxManager {
@@ -151,6 +158,7 @@ impl SandboxManager {
                 clients: Arc::new(Semaphore::new(settings.max_clients)),
                 settings,
                 proofs,
+                ledger: Mutex::new(Ledger::default()),
             }),
         }
     }
@@ -183,6 +191,73 @@ impl SandboxManager {
             source,
         })?;
         self.start(run).map(|handle| handle.id)
+    }
+
+    /// A free-play sandbox for `requester`: the browser's live one for this exercise when there is one (a
+    /// reload finds its run again), else a new one within the quotas (see [`super::quota`]). At the server's
+    /// cap, a sandbox nobody watches is ended to make room, oldest first, before anyone is refused.
+    pub fn open_for(
+        &self,
+        requester: Requester,
+        exercise: Arc<Exercise>,
+    ) -> Result<SandboxId, SandboxError> {
+        let mut to_end = Vec::new();
+        {
+            let table = self.lock();
+            let ledger = self.ledger();
+            if let Some(id) = ledger.reusable(&requester, &exercise.id)
+                && table.contains_key(&id)
+            {
+                return Ok(id);
+            }
+            if ledger.anonymous_at_quota(&requester) {
+                return Err(SandboxError::AddressQuota);
+            }
+            if let Some(oldest) = ledger.over_browser_quota(&requester) {
+                to_end.push(oldest);
+            }
+            if table.len() + 1 - to_end.len() > self.inner.settings.max_sandboxes {
+                let unwatched = table
+                    .iter()
+                    .filter(|(id, handle)| {
+                        handle.frames.receiver_count() == 0 && !to_end.contains(id)
+                    })
+                    .map(|(id, _)| *id);
+                match ledger.oldest_of(unwatched) {
+                    Some(idle) => to_end.push(idle),
+                    None => {
+                        return Err(SandboxError::Full {
+                            max: self.inner.settings.max_sandboxes,
+                        });
+                    }
+                }
+            }
+        }
+        for id in to_end {
+            self.end_now(id);
+        }
+        let id = self.create(exercise.clone(), None)?;
+        self.ledger().record(id, requester, &exercise.id);
+        Ok(id)
+    }
+
+    /// Ends a free-play sandbox at once, without waiting: out of the table and the ledger now, its task
+    /// after the requests queued before.
+    fn end_now(&self, id: SandboxId) {
+        if let Some(handle) = self.lock().remove(&id) {
+            // The task may be gone already, or its queue full; either way it is out of the table.
+            let _ = handle.try_request(Request::Stop);
+            tracing::info!(sandbox = %id, "free-play sandbox ended to make room");
+        }
+        self.ledger().forget(id);
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        // Each ledger change is a single map call; a poisoned lock leaves nothing half-done.
+        self.inner
+            .ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Starts a sandbox on a run the caller built (a session restoring a learner's run from its seed and
@@ -273,6 +348,11 @@ fn remove(table: &Weak<Inner>, id: SandboxId) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);
+        inner
+            .ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .forget(id);
         tracing::info!(sandbox = %id, "sandbox ended");
     }
 }

@@ -8,6 +8,7 @@
 //! - `runtime`: the sandbox task: clock, speed, pause/step, requests, one frame per tick.
 //! - `run`: the world, goal tracker, seed, the learner's Design and the timed command log; choose, seek,
 //!   reset, import (no tokio).
+//! - `quota`: free-play quotas: sandboxes per browser and per address, reuse on reload.
 //! - `proofs`: the server-wide proof pool: bounded workers and queue, progress, cancel, cache.
 //! - `frame`: frames and snapshots, serialized once for every client.
 //! - `protocol`: the serde types of protocol v1 (`docs/PROTOCOL.md`).
@@ -16,6 +17,7 @@ pub mod frame;
 pub mod manager;
 pub mod proofs;
 pub mod protocol;
+pub mod quota;
 pub mod run;
 pub mod run_file;
 pub mod runtime;

@@ -7,7 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::exercise::CatalogEntry;
 use crate::sandbox::{SandboxError, SandboxId};
+use crate::web::client_identity::ClientIdentity;
 use crate::web::{AppError, AppState};
+
+/// A sandbox that cannot be had: a cap or a quota says why in a sentence; anything else is internal.
+pub fn refused(error: SandboxError) -> AppError {
+    match error {
+        SandboxError::Full { .. } | SandboxError::AddressQuota => {
+            AppError::Unavailable(format!("{error}."))
+        }
+        other => AppError::Internal(other.to_string()),
+    }
+}
 
 /// `POST /api/sandboxes` body.
 #[derive(Debug, Deserialize)]
@@ -42,6 +53,7 @@ pub async fn exercises(State(state): State<AppState>) -> Json<Vec<CatalogEntry>>
 /// `POST /api/sandboxes` with `{"exercise":"id","seed":optional}`: 201, 400, 404 or 503.
 pub async fn create_sandbox(
     State(state): State<AppState>,
+    ClientIdentity(requester): ClientIdentity,
     body: Bytes,
 ) -> Result<(StatusCode, Json<SandboxCreated>), AppError> {
     // Parsed by hand rather than with the `Json` extractor, so a bad body gets this API's error shape.
@@ -54,13 +66,12 @@ pub async fn create_sandbox(
         .catalog
         .get(&request.exercise)
         .ok_or(AppError::NotFound)?;
-    let id = state
-        .sandboxes
-        .create(exercise, request.seed)
-        .map_err(|error| match error {
-            SandboxError::Full { .. } => AppError::Unavailable(format!("{error}.")),
-            other => AppError::Internal(other.to_string()),
-        })?;
+    let id = match request.seed {
+        // A chosen seed is a fresh run by definition: no reuse.
+        Some(seed) => state.sandboxes.create(exercise, Some(seed)),
+        None => state.sandboxes.open_for(requester, exercise),
+    }
+    .map_err(refused)?;
     Ok((
         StatusCode::CREATED,
         Json(SandboxCreated {

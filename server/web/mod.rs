@@ -3,6 +3,7 @@
 //! [`app`] builds the whole router in one place, so tests exercise exactly what the server runs, without a
 //! socket, through `tower::ServiceExt::oneshot`.
 pub mod api;
+pub mod client_identity;
 pub mod error;
 pub mod facilitator_key;
 pub mod health;

@@ -2,11 +2,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use axum::http::header::CACHE_CONTROL;
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::response::{IntoResponse, Response};
 
 use crate::exercise::{CatalogEntry, Exercise, Part};
 use crate::sandbox::SandboxError;
+use crate::web::client_identity::ClientIdentity;
+use crate::web::error::ErrorPage;
 use crate::web::{AppError, AppState, static_files};
 
 /// What `templates/base.html` needs from every page: the versioned asset URLs and the build version.
@@ -195,21 +198,34 @@ pub struct PlaygroundPage {
 pub async fn playground(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
+    identity: ClientIdentity,
+) -> Result<Response, AppError> {
     let exercise = state.catalog.get(&id).ok_or(AppError::NotFound)?;
-    let sandbox = state
-        .sandboxes
-        .create(exercise.clone(), None)
-        .map_err(|error| match error {
-            SandboxError::Full { .. } => AppError::Unavailable(format!("{error}.")),
-            other => AppError::Internal(other.to_string()),
-        })?;
+    let (requester, new_cookie) = identity.for_page();
+    let sandbox = match state.sandboxes.open_for(requester, exercise.clone()) {
+        Ok(sandbox) => sandbox,
+        // A browser is navigating: a cap or a quota gets a page that says what to do, not JSON.
+        Err(error @ (SandboxError::Full { .. } | SandboxError::AddressQuota)) => {
+            let page = ErrorPage::new(
+                "No sandbox free right now",
+                &format!("The server is busy: {error}."),
+                "Wait a minute and reload this page; sandboxes nobody is watching end after ten minutes. \
+                 In a workshop session, your facilitator's sandboxes are kept apart and are not affected.",
+            );
+            return Ok((StatusCode::SERVICE_UNAVAILABLE, page).into_response());
+        }
+        Err(other) => return Err(AppError::Internal(other.to_string())),
+    };
     let page = PlaygroundPage {
         layout: Layout::new(),
         page: PlaygroundView::new(&exercise, format!("/ws/sandboxes/{sandbox}"))?,
     };
-    // Every load opens its own sandbox: a cached copy would point at someone else's, or a reaped one.
-    Ok(([(CACHE_CONTROL, "no-store")], page))
+    // Never cached: the page names this browser's own sandbox, which a reload finds again (the cookie).
+    let mut response = ([(CACHE_CONTROL, "no-store")], page).into_response();
+    if let Some(cookie) = new_cookie {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 /// The page behind every 404; see [`crate::web::error::AppError::NotFound`].
