@@ -465,3 +465,43 @@ fn a_design_starts_the_world_through_set_design() {
         .count() as u64;
     assert_eq!(up, most.value.as_u64().unwrap());
 }
+
+/// A malformed message is answered with a sentence a learner can read, not serde's wording.
+#[tokio::test]
+async fn bad_fields_are_answered_in_plain_sentences() {
+    let app = spawn_app().await;
+    let mut client = app.open("idempotency").await;
+    client.snapshot().await;
+    client.send(json!({"type": "seek", "at": -5})).await;
+    let error = next_error(&mut client).await;
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("-5 is not allowed here: expected a whole number of 0 or more"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("u64") && !message.contains("line 1"),
+        "{message}"
+    );
+    client.send(json!({"type": "speed", "speed": "fast"})).await;
+    let message = next_error(&mut client).await["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("\"fast\" is the wrong kind of value: expected a number"),
+        "{message}"
+    );
+    client
+        .send(json!({"type": "prove", "seeds": 10, "extra": 1}))
+        .await;
+    client.send(json!({"type": "import"})).await;
+    let message = next_error(&mut client).await["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("the field \"run\" is missing"),
+        "{message}"
+    );
+}

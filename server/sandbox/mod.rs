@@ -11,10 +11,12 @@
 //! - `quota`: free-play quotas: sandboxes per browser and per address, reuse on reload.
 //! - `proofs`: the server-wide proof pool: bounded workers and queue, progress, cancel, cache.
 //! - `frame`: frames and snapshots, serialized once for every client.
+//! - `plain_errors`: serde's messages rewritten as sentences for learners.
 //! - `protocol`: the serde types of protocol v1 (`docs/PROTOCOL.md`).
 //! - `run_file`: the export/import format.
 pub mod frame;
 pub mod manager;
+pub mod plain_errors;
 pub mod proofs;
 pub mod protocol;
 pub mod quota;

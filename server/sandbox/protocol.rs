@@ -286,9 +286,17 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
     } else {
         ErrorCode::BadRequest
     };
-    // serde's message describes the client's own input ("unknown variant `crsh`, expected one of …"),
-    // never server internals, so it is safe and useful to return.
-    serde_json::from_value(value).map_err(|e| (code, format!("Invalid {kind} message: {e}")))
+    // serde's message describes the client's own input, never server internals, so it is safe to return,
+    // once rewritten as a sentence ("-5 is not allowed here: expected a whole number of 0 or more").
+    serde_json::from_value(value).map_err(|e| {
+        (
+            code,
+            format!(
+                "Invalid {kind} message: {}.",
+                super::plain_errors::plain(&e)
+            ),
+        )
+    })
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {

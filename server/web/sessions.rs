@@ -141,8 +141,12 @@ fn origin(headers: &HeaderMap) -> String {
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes, shape: &str) -> Result<T, SessionError> {
-    serde_json::from_slice(body)
-        .map_err(|error| SessionError::BadRequest(format!("expected {shape}: {error}")))
+    serde_json::from_slice(body).map_err(|error| {
+        SessionError::BadRequest(format!(
+            "expected {shape}: {}",
+            crate::sandbox::plain_errors::plain(&error)
+        ))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------- pages
