@@ -134,8 +134,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> io::Result<()> {
     });
 
     let shutdown = state.shutdown.clone();
-    // Saves sessions' progress periodically and once more at shutdown; ends idle sessions.
+    // Saves sessions' progress every second and ends idle sessions; the last save is below.
     state.sessions.start(shutdown.clone());
+    let sessions = state.sessions.clone();
     let graceful = {
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }
@@ -151,7 +152,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> io::Result<()> {
         shutdown.triggered().await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
-    tokio::select! {
+    let outcome = tokio::select! {
         result = server => {
             tracing::info!("the playground server has stopped");
             result
@@ -160,7 +161,14 @@ pub async fn serve(listener: TcpListener, state: AppState) -> io::Result<()> {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; stopping anyway");
             Ok(())
         }
+    };
+    // Every connection has closed, so no sandbox's clock runs: what is saved now is where each run was.
+    if sessions.save_before_exit().await {
+        tracing::info!("every session saved");
+    } else {
+        tracing::error!("the last save of the sessions did not reach the database");
     }
+    outcome
 }
 
 async fn prepare_data_dir(path: &Path) -> Result<(), ServeError> {

@@ -2,38 +2,22 @@
 //! sandboxes nobody watches ended before anyone is refused, and pages (not JSON) for browsers at a cap.
 //! A real server on `127.0.0.1:0`, so requests carry their peer address as they do in a room.
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use eda_playground::config::Config;
 use eda_playground::sandbox::quota::{MAX_ANONYMOUS_PER_ADDRESS, MAX_SANDBOXES_PER_BROWSER};
 use eda_playground::serve::serve;
 use eda_playground::web::AppState;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+#[path = "support/http.rs"]
+mod http;
+use http::{Reply, request};
 
-struct Reply {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<String> {
-        self.headers.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    }
-
-    /// The sandbox a playground page names in its `data-ws`.
-    fn sandbox_path(&self) -> String {
-        let at = self.body.find("data-ws=\"").expect("a playground page") + 9;
-        let rest = &self.body[at..];
-        rest[..rest.find('"').unwrap()].to_owned()
-    }
+/// The sandbox a playground page names in its `data-ws`.
+fn sandbox_path(reply: &Reply) -> String {
+    let at = reply.body.find("data-ws=\"").expect("a playground page") + 9;
+    let rest = &reply.body[at..];
+    rest[..rest.find('"').unwrap()].to_owned()
 }
 
 async fn spawn(max_sandboxes: usize) -> (SocketAddr, AppState) {
@@ -44,27 +28,6 @@ async fn spawn(max_sandboxes: usize) -> (SocketAddr, AppState) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, state.clone()));
     (addr, state)
-}
-
-async fn request(addr: SocketAddr, head: &str, body: &str) -> Reply {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        let text = format!(
-            "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(text.as_bytes()).await.unwrap();
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await.unwrap();
-        String::from_utf8_lossy(&answer).into_owned()
-    };
-    let answer = tokio::time::timeout(TEST_TIMEOUT, exchange).await.unwrap();
-    let (headers, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    Reply {
-        status: headers[9..12].parse().unwrap(),
-        headers: headers.to_owned(),
-        body: body.to_owned(),
-    }
 }
 
 /// A browser opening a playground page, with its cookie when it has one.
@@ -107,8 +70,8 @@ async fn a_reload_finds_the_same_sandbox_and_a_browser_holds_at_most_its_quota()
     let cookie = browser_cookie(&first);
     let again = open_page(addr, "idempotency", Some(&cookie)).await;
     assert_eq!(
-        again.sandbox_path(),
-        first.sandbox_path(),
+        sandbox_path(&again),
+        sandbox_path(&first),
         "a reload reuses it"
     );
     assert!(again.header("set-cookie").is_none());
@@ -124,8 +87,8 @@ async fn a_reload_finds_the_same_sandbox_and_a_browser_holds_at_most_its_quota()
     );
     let back = open_page(addr, "idempotency", Some(&cookie)).await;
     assert_ne!(
-        back.sandbox_path(),
-        first.sandbox_path(),
+        sandbox_path(&back),
+        sandbox_path(&first),
         "the first one was ended"
     );
 }
@@ -160,7 +123,7 @@ async fn a_client_looping_on_create_never_locks_another_out() {
     // Meanwhile a learner's browser still gets a sandbox, and keeps it once watched.
     let page = open_page(addr, "idempotency", None).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let path = page.sandbox_path();
+    let path = sandbox_path(&page);
     let (mut watching, _) = tokio_tungstenite::connect_async(format!("ws://{addr}{path}"))
         .await
         .unwrap();
@@ -188,7 +151,7 @@ async fn a_browser_at_the_cap_gets_a_page_and_a_script_gets_json() {
     for _ in 0..2 {
         let page = open_page(addr, "idempotency", None).await;
         let (mut ws, _) =
-            tokio_tungstenite::connect_async(format!("ws://{addr}{}", page.sandbox_path()))
+            tokio_tungstenite::connect_async(format!("ws://{addr}{}", sandbox_path(&page)))
                 .await
                 .unwrap();
         futures_util::StreamExt::next(&mut ws).await;

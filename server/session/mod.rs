@@ -54,8 +54,11 @@ use stage::{Stage, Volunteer};
 use store::{LearnerRow, Saved, VolunteerRow};
 
 /// How often stored virtual times and activity are brought up to date, and idle sessions looked for.
-/// A restart loses at most this much of a running sandbox's progress (its commands are saved at once).
-pub const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+/// A crash (SIGKILL, power loss) loses at most this much of a running sandbox's progress; its commands
+/// are saved at once, and a graceful stop saves everything (see [`Sessions::save_before_exit`]). Each
+/// sweep writes only the rows whose time moved: with 200 running learners, 200 small upserts a second in
+/// SQLite's WAL mode.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Close codes for a learner's connections. 4xxx: the page's socket does not reconnect, the page says
 /// to reload (the sandbox behind the page changed).
 pub const CLOSE_EXERCISE_CHANGED: u16 = 4001;
@@ -273,14 +276,19 @@ impl Sessions {
             loop {
                 tokio::select! {
                     _ = tick.tick() => sessions.sweep().await,
-                    () = &mut stopping => {
-                        sessions.sweep().await;
-                        sessions.store().flush().await;
-                        return;
-                    }
+                    // The final save is the server's to make, after the last connection has closed:
+                    // `save_before_exit`.
+                    () = &mut stopping => return,
                 }
             }
         });
+    }
+
+    /// The last save of a graceful stop, made once every connection has closed (so no sandbox runs any
+    /// more): every sandbox's virtual time, then a flush. A restart then loses no virtual time.
+    pub async fn save_before_exit(&self) -> bool {
+        self.sweep().await;
+        self.store().flush().await
     }
 
     /// Saves virtual times and activity that changed, and ends sessions idle past the limit.
@@ -310,14 +318,24 @@ impl Sessions {
                     if at != learner.run.at {
                         learner.run.at = at;
                         rows.push((
-                            learner.row(&room.code),
+                            Some(learner.row(&room.code)),
                             learner.run.row(&room.code, owner_learner(learner.id)),
                         ));
                     }
                 }
+                let stage = &mut state.stage;
+                let stage_at = stage.sandbox.as_ref().map(|s| s.status().borrow().at);
+                if let (Some(at), Some(run)) = (stage_at, stage.run.as_mut())
+                    && at != run.at
+                {
+                    run.at = at;
+                    rows.push((None, run.row(&room.code, OWNER_STAGE.to_owned())));
+                }
             }
             for (learner, sandbox) in rows {
-                self.store().learner(learner).await;
+                if let Some(learner) = learner {
+                    self.store().learner(learner).await;
+                }
                 self.store().sandbox(sandbox).await;
             }
             self.store().session(room.session_row()).await;
