@@ -18,6 +18,7 @@
 //!   server-wide pool that proves Designs off those tasks.
 //! - [`session`]: workshop sessions: join codes, tokens, rooms with their roster and learner sandboxes,
 //!   the facilitator's live dashboard, the shared stage, and the SQLite store that survives restarts.
+//! - [`shutdown`]: the OS signals that stop the server, and the flag every long-lived task watches.
 //! - [`loadtest`]: the `loadtest` subcommand: many WebSocket clients on one busy sandbox, measured.
 //! - [`loadtest_session`]: `loadtest --learners N`: a workshop session of N learners and a dashboard.
 pub mod cli;
@@ -31,5 +32,6 @@ pub mod loadtest_session;
 pub mod sandbox;
 pub mod serve;
 pub mod session;
+pub mod shutdown;
 pub mod telemetry;
 pub mod web;

@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use crate::config::{Config, ConfigError, ServeArgs, connectable};
 use crate::exercise::Catalog;
 use crate::session::Sessions;
+use crate::shutdown::shutdown_signal;
 use crate::telemetry;
-use crate::web::shutdown::shutdown_signal;
 use crate::web::{AppState, app, facilitator_key};
 
 /// How long open connections may take to finish after a shutdown signal. After it the server returns

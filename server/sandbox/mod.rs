@@ -4,6 +4,7 @@
 //! clients talk to it through a bounded queue and watch it through one broadcast of pre-serialized frames.
 //!
 //! # Layout
+//! - `client`: what a client loop may be given besides frames: a guard on its messages, outside notices.
 //! - `manager`: the table of sandboxes, the caps, and [`SandboxManager::create`].
 //! - `runtime`: the sandbox task: clock, speed, pause/step, requests, one frame per tick.
 //! - `run`: the world, goal tracker, seed, the learner's Design and the timed command log; choose, seek,
@@ -14,6 +15,7 @@
 //! - `plain_errors`: serde's messages rewritten as sentences for learners.
 //! - `protocol`: the serde types of protocol v1 (`docs/PROTOCOL.md`).
 //! - `run_file`: the export/import format.
+pub mod client;
 pub mod frame;
 pub mod manager;
 pub mod plain_errors;

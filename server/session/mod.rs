@@ -32,14 +32,14 @@ use tokio::sync::mpsc;
 use crate::config::Limits;
 use crate::engine::Command;
 use crate::exercise::{Catalog, GoalState};
+use crate::sandbox::client::{Guard, Outside};
 use crate::sandbox::frame::unix_micros;
 use crate::sandbox::protocol::{self, ClientMessage, ErrorCode};
 use crate::sandbox::run::{Refusal, Run};
 use crate::sandbox::run_file::RunFile;
 use crate::sandbox::runtime::Request;
 use crate::sandbox::{SandboxError, SandboxHandle, SandboxManager, SandboxSettings};
-use crate::web::shutdown::Shutdown;
-use crate::web::ws::{Guard, Outside};
+use crate::shutdown::Shutdown;
 
 pub use code::JoinCode;
 pub use error::SessionError;

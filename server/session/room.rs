@@ -14,8 +14,8 @@ use crate::engine::Millis;
 use crate::exercise::prove::ProofBrief;
 use crate::exercise::{Choices, Design, GoalState, GoalStatus};
 use crate::sandbox::SandboxHandle;
+use crate::sandbox::client::Outside;
 use crate::sandbox::run_file::TimedCommand;
-use crate::web::ws::Outside;
 
 use super::code::JoinCode;
 use super::dashboard::Feed;

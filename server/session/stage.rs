@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::engine::{Command, SettleOutcome};
 use crate::sandbox::SandboxHandle;
-use crate::web::ws::Outside;
+use crate::sandbox::client::Outside;
 
 use super::error::SessionError;
 use super::room::{OUTSIDE_BUFFER, SavedRun};

@@ -10,7 +10,6 @@ pub mod health;
 pub mod pages;
 pub mod security;
 pub mod sessions;
-pub mod shutdown;
 pub mod state;
 pub mod static_files;
 pub mod ws;

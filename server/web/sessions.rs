@@ -847,7 +847,7 @@ async fn dashboard(
     socket: WebSocket,
     sessions: Sessions,
     room: Arc<Room>,
-    shutdown: crate::web::shutdown::Shutdown,
+    shutdown: crate::shutdown::Shutdown,
 ) {
     // Subscribe before the roster is read, so no update falls between the two.
     let mut updates = room.feed.subscribe();

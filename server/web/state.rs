@@ -5,8 +5,8 @@ use crate::config::Config;
 use crate::exercise::Catalog;
 use crate::sandbox::{SandboxManager, SandboxSettings};
 use crate::session::Sessions;
+use crate::shutdown::Shutdown;
 use crate::web::facilitator_key::FacilitatorKey;
-use crate::web::shutdown::Shutdown;
 use crate::web::ws::Keepalive;
 
 /// Shared, cheaply cloned server state. Fields are `Arc`s or handles, so a clone per request costs a few

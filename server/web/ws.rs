@@ -24,10 +24,9 @@ use tokio::time::Instant;
 use crate::sandbox::frame::Broadcast;
 use crate::sandbox::manager::RequestError;
 use crate::sandbox::protocol::{self, ClientMessage, ErrorCode, parse_client};
-use crate::sandbox::run::Refusal;
 use crate::sandbox::runtime::Request;
 use crate::sandbox::{SandboxHandle, SandboxId};
-use crate::web::shutdown::Shutdown;
+use crate::shutdown::Shutdown;
 use crate::web::{AppError, AppState};
 
 /// Largest client message (and frame). A bigger one closes the connection with 1009 "message too big":
@@ -135,17 +134,7 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
-/// Checks a client message before it reaches the sandbox; a refusal is sent back to the client instead.
-pub type Guard = Arc<dyn Fn(&ClientMessage) -> Result<(), Refusal> + Send + Sync>;
-
-/// Something for one client from outside its sandbox (a workshop session's notices).
-#[derive(Debug, Clone)]
-pub enum Outside {
-    /// A protocol message, sent as is.
-    Text(Utf8Bytes),
-    /// Close the connection (the client's sandbox changed, the session ended).
-    Close { code: u16, reason: &'static str },
-}
+pub use crate::sandbox::client::{Guard, Outside};
 
 /// What a connection may do beyond watching: the open `/ws/sandboxes/{id}` route lets every message
 /// through; a workshop session's routes pass a guard (read-only viewers, a paused room) and its notices.
