@@ -212,7 +212,7 @@ async fn facilitator_and_learner_in_two_browsers() {
     wait_until(
         host,
         "one hint used on the dashboard",
-        "[...document.querySelectorAll('#roster tr')].some(tr => tr.textContent.includes('Ada') && tr.children[3]?.textContent === '1')",
+        "[...document.querySelectorAll('#roster tr')].some(tr => tr.textContent.includes('Ada') && tr.children[5]?.textContent === '1')",
     )
     .await;
 

@@ -96,6 +96,8 @@ function start(root) {
           h("td", {}, h("span", { class: l.online ? "dot dot--on" : "dot", title: l.online ? "connected" : "not connected" }), l.name),
           h("td", {}, l.exercise),
           h("td", { class: l.goals_broken ? "goals goals--broken" : l.goals_total && l.goals_met === l.goals_total ? "goals goals--met" : "goals" }, goals),
+          h("td", { class: "roster__design" }, designText(l.design)),
+          h("td", { class: proofClass(l.last_proof), title: l.last_proof?.failing_goal ?? "" }, proofText(l.last_proof)),
           h("td", {}, String(l.hints_used)),
           h("td", { class: "muted" }, ago(l.last_activity_ms)),
           h("td", {}, h("button", {
@@ -139,4 +141,22 @@ function start(root) {
   };
   connect();
   setInterval(renderRoster, 10000);
+}
+
+/** A learner's Design as it differs from the exercise's default: "knob: option, …", or "default". */
+function designText(design) {
+  const entries = Object.entries(design ?? {});
+  if (!entries.length) return "default";
+  return entries.map(([knob, option]) => `${knob}: ${option}`).join(", ");
+}
+
+/** The learner's last proof: "100/100 ✓", "62/100", or "–" when they have not proven anything yet. */
+function proofText(proof) {
+  if (!proof) return "–";
+  return proof.passed === proof.seeds ? `${proof.passed}/${proof.seeds} ✓` : `${proof.passed}/${proof.seeds}`;
+}
+
+function proofClass(proof) {
+  if (!proof) return "muted";
+  return proof.passed === proof.seeds ? "goals goals--met" : "goals goals--broken";
 }
