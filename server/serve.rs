@@ -1,13 +1,18 @@
 //! Running the server: prepare directories, bind, accept with TCP_NODELAY, serve until shutdown.
-use std::future::IntoFuture;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tower::ServiceExt;
 
 use crate::config::{Config, ConfigError, ServeArgs, connectable};
 use crate::exercise::Catalog;
@@ -117,47 +122,86 @@ pub async fn start(config: Config) -> Result<(), ServeError> {
     serve(listener, state).await.map_err(ServeError::Serve)
 }
 
+/// A client must send its whole request head within this. A connection that trickles its headers
+/// (slowloris) is closed instead of holding a socket and a task for ever; a browser sends its head at once.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait before accepting again after the operating system refused a connection (out of file
+/// descriptors, say): long enough not to spin, short enough not to be noticed.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// Serves the playground on an already-bound listener until `state.shutdown` is triggered.
 ///
 /// Tests bind `127.0.0.1:0` themselves, so they know the port before the server runs and never wait for it.
+/// The accept loop is hyper's own rather than `axum::serve`, which cannot bound the time a client takes
+/// to send its request head.
 pub async fn serve(listener: TcpListener, state: AppState) -> io::Result<()> {
     match listener.local_addr() {
         Ok(addr) => tracing::info!(%addr, "serving the playground on http://{}", connectable(addr)),
         Err(error) => tracing::warn!(%error, "serving the playground (address unknown)"),
     }
-    // axum does not set TCP_NODELAY; without it Nagle's algorithm delays small writes (measured: static
-    // files 25x slower) and every WebSocket frame.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
-        }
-    });
-
     let shutdown = state.shutdown.clone();
     // Saves sessions' progress every second and ends idle sessions; the last save is below.
     state.sessions.start(shutdown.clone());
     let sessions = state.sessions.clone();
-    let graceful = {
-        let shutdown = shutdown.clone();
-        async move { shutdown.triggered().await }
-    };
-    // The peer address goes with each request: free-play quotas count sandboxes per address.
-    let server = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(graceful)
-    .into_future();
-    let deadline = async {
-        shutdown.triggered().await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    let outcome = tokio::select! {
-        result = server => {
-            tracing::info!("the playground server has stopped");
-            result
+    let router = app(state);
+    // Every connection task holds a sender; when the last one is gone, every connection has closed.
+    let (open_tx, mut all_closed) = mpsc::channel::<()>(1);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = shutdown.triggered() => break,
+        };
+        // Without TCP_NODELAY Nagle's algorithm delays small writes (measured: static files 25x slower)
+        // and every WebSocket frame.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
         }
-        () = deadline => {
+        // The peer address goes with each request: free-play quotas count sandboxes per address.
+        let service =
+            router
+                .clone()
+                .map_request(move |mut request: axum::http::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(remote));
+                    request
+                });
+        let open = open_tx.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            let outcome = tokio::select! {
+                outcome = connection.as_mut() => outcome,
+                () = shutdown.triggered() => {
+                    // Finish the request in progress, then close; an upgraded WebSocket has left hyper
+                    // already and closes itself on the same signal.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = outcome {
+                tracing::debug!(%error, "a connection ended with an error");
+            }
+            drop(open);
+        });
+    }
+    drop(open_tx);
+    let outcome = tokio::select! {
+        _ = all_closed.recv() => {
+            tracing::info!("the playground server has stopped");
+            Ok(())
+        }
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the grace period; stopping anyway");
             Ok(())
         }
