@@ -124,6 +124,10 @@ pub struct LoadtestArgs {
     /// In process: this many clients keep proofs running (or queued) on other sandboxes throughout.
     #[arg(long, default_value_t = 0)]
     pub proofs: usize,
+    /// In process: this many more clients join the watched sandbox and never read their socket; the
+    /// report gives the process's memory once they joined and at the end.
+    #[arg(long, default_value_t = 0)]
+    pub stalled: usize,
 }
 
 /// The exercise the `--proofs` clients prove: the slowest bundled one to prove.
@@ -150,6 +154,9 @@ pub struct Report {
     pub frame_gap_p50_ms: f64,
     pub frame_gap_p99_ms: f64,
     pub frame_gap_max_ms: f64,
+    /// Clients that never read, and the resident memory once they had joined (`rss_mib` is at the end).
+    pub stalled_clients: usize,
+    pub rss_mib_after_join: Option<f64>,
     /// Clients proving designs on other sandboxes meanwhile, and the proofs they finished.
     pub proof_clients: usize,
     pub proofs_finished: u64,
@@ -273,6 +280,15 @@ pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
         .await
         .map_err(|_| LoadtestError::SetupTimeout)??;
 
+    // Clients that connect, take the socket's first bytes at most, and never read again: the server must
+    // spend bounded memory on them (its broadcast lags them out, the kernel's buffers fill and stop).
+    let mut stalled = Vec::with_capacity(args.stalled);
+    for _ in 0..args.stalled {
+        if let Ok((ws, _)) = tokio_tungstenite::connect_async(url.as_str()).await {
+            stalled.push(ws);
+        }
+    }
+    let rss_after_join = args.url.is_none().then(process_rss_mib).flatten();
     let cpu_before = process_cpu_seconds();
     let began = Instant::now();
     let _ = start_tx.send(Some(began));
@@ -328,6 +344,8 @@ pub async fn loadtest(args: &LoadtestArgs) -> Result<Report, LoadtestError> {
         frame_gap_p50_ms: gap(0.50),
         frame_gap_p99_ms,
         frame_gap_max_ms: gap(1.0),
+        stalled_clients: stalled.len(),
+        rss_mib_after_join: rss_after_join,
         proof_clients: args.proofs,
         proofs_finished,
         starved_clients: starved,
@@ -659,6 +677,14 @@ fn print_report(report: &Report, json: bool) {
         "  frame gap p50 / p99 / max {:>5.1} / {:.1} / {:.1} ms",
         report.frame_gap_p50_ms, report.frame_gap_p99_ms, report.frame_gap_max_ms
     );
+    if report.stalled_clients > 0
+        && let (Some(before), Some(after)) = (report.rss_mib_after_join, report.rss_mib)
+    {
+        println!(
+            "  stalled clients        {:>10}  (never read; RSS {before:.1} MiB once joined, {after:.1} MiB at the end)",
+            report.stalled_clients
+        );
+    }
     if report.proof_clients > 0 {
         println!(
             "  proofs meanwhile       {:>10}  clients, {} proofs finished",

@@ -49,3 +49,57 @@ async fn a_request_head_that_never_ends_is_cut_off() {
         "{text}"
     );
 }
+
+/// One address opening sockets in a loop gets its burst, then 429 with a sentence; another address is
+/// not affected. (Requests go through the router with the peer address a real connection would carry.)
+#[tokio::test]
+async fn websocket_upgrades_are_limited_per_address() {
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use axum::http::Request;
+    use eda_playground::web::app;
+    use eda_playground::web::upgrade_limit::UPGRADE_BURST;
+    use tower::ServiceExt;
+
+    let state = AppState::new(Config::default());
+    let from = |ip: [u8; 4]| {
+        let mut request = Request::get("/ws/sandboxes/00000000-0000-0000-0000-000000000000")
+            .header("accept", "application/json")
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from((ip, 40_000))));
+        request
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..UPGRADE_BURST as usize + 5 {
+        let response = app(state.clone())
+            .oneshot(from([10, 1, 2, 3]))
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    let burst = UPGRADE_BURST as usize;
+    assert!(
+        statuses[..burst].iter().all(|s| *s != 429),
+        "the burst passes: {statuses:?}"
+    );
+    // Time passes during the loop, so a token or two may have come back; the rest are refused.
+    let limited = statuses[burst..].iter().filter(|s| **s == 429).count();
+    assert!(limited >= 3, "{statuses:?}");
+    let other = app(state.clone())
+        .oneshot(from([10, 9, 9, 9]))
+        .await
+        .unwrap();
+    assert_ne!(other.status().as_u16(), 429);
+    let refused = app(state.clone())
+        .oneshot(from([10, 1, 2, 3]))
+        .await
+        .unwrap();
+    let body = http_body_util::BodyExt::collect(refused.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("reconnects by itself"));
+}

@@ -12,6 +12,7 @@ pub mod security;
 pub mod sessions;
 pub mod state;
 pub mod static_files;
+pub mod upgrade_limit;
 pub mod ws;
 
 use axum::Router;
@@ -39,6 +40,10 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             facilitator_key::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            upgrade_limit::limit_upgrades,
         ))
         .with_state(state)
         .layer(axum::middleware::map_response(

@@ -7,6 +7,7 @@ use crate::sandbox::{SandboxManager, SandboxSettings};
 use crate::session::Sessions;
 use crate::shutdown::Shutdown;
 use crate::web::facilitator_key::FacilitatorKey;
+use crate::web::upgrade_limit::UpgradeLimiter;
 use crate::web::ws::Keepalive;
 
 /// Shared, cheaply cloned server state. Fields are `Arc`s or handles, so a clone per request costs a few
@@ -25,6 +26,8 @@ pub struct AppState {
     pub keepalive: Keepalive,
     /// The key facilitator routes need; `None` when none is needed (a loopback server with no key set).
     pub facilitator_key: Option<FacilitatorKey>,
+    /// WebSocket upgrades per peer address (see [`UpgradeLimiter`]).
+    pub upgrades: Arc<UpgradeLimiter>,
 }
 
 impl AppState {
@@ -63,6 +66,7 @@ impl AppState {
             sessions,
             keepalive: Keepalive::default(),
             facilitator_key,
+            upgrades: Arc::new(UpgradeLimiter::default()),
         }
     }
 }
