@@ -85,11 +85,14 @@ pub struct HomeEntry {
 pub struct HomePage {
     pub layout: Layout,
     pub parts: Vec<PartGroup>,
+    /// Marks the exercises this browser has done or proven (kept in its own storage).
+    pub js_href: String,
 }
 
 pub async fn home(State(state): State<AppState>) -> HomePage {
     HomePage {
         layout: Layout::new(),
+        js_href: static_files::href("js/home.js"),
         parts: group_by_part(
             state
                 .catalog
@@ -155,6 +158,10 @@ pub struct PlaygroundView {
     pub run_for_ms: u64,
     /// The WebSocket path of the sandbox this page opened.
     pub ws: String,
+    /// The exercise after this one in the catalog's order (part, then order), for the success moment;
+    /// empty for the last one.
+    pub next_id: String,
+    pub next_title: String,
     pub css_href: String,
     pub js_href: String,
 }
@@ -174,9 +181,28 @@ impl PlaygroundView {
             knobs_json,
             run_for_ms: exercise.run_for_ms,
             ws,
+            next_id: String::new(),
+            next_title: String::new(),
             css_href: static_files::href("css/playground.css"),
             js_href: static_files::href("js/playground.js"),
         })
+    }
+}
+
+impl PlaygroundView {
+    /// The same view, pointing at the exercise that follows it in `catalog`.
+    pub fn with_next(mut self, catalog: &crate::exercise::Catalog) -> Self {
+        let mut all = catalog.exercises();
+        all.sort_by(|a, b| (a.part, a.order, &a.title).cmp(&(b.part, b.order, &b.title)));
+        if let Some(next) = all
+            .iter()
+            .position(|e| e.id == self.id)
+            .and_then(|i| all.get(i + 1))
+        {
+            self.next_id = next.id.clone();
+            self.next_title = next.title.clone();
+        }
+        self
     }
 }
 
@@ -218,7 +244,8 @@ pub async fn playground(
     };
     let page = PlaygroundPage {
         layout: Layout::new(),
-        page: PlaygroundView::new(&exercise, format!("/ws/sandboxes/{sandbox}"))?,
+        page: PlaygroundView::new(&exercise, format!("/ws/sandboxes/{sandbox}"))?
+            .with_next(&state.catalog),
     };
     // Never cached: the page names this browser's own sandbox, which a reload finds again (the cookie).
     let mut response = ([(CACHE_CONTROL, "no-store")], page).into_response();

@@ -117,6 +117,26 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/controls.js"),
     ),
     asset(
+        "js/design.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/design.js"),
+    ),
+    asset(
+        "js/success.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/success.js"),
+    ),
+    asset(
+        "js/progress.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/progress.js"),
+    ),
+    asset(
+        "js/home.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/home.js"),
+    ),
+    asset(
         "css/session.css",
         "text/css; charset=utf-8",
         include_bytes!("../../static/css/session.css"),

@@ -1,5 +1,5 @@
-// Every control a learner has: faults, the publish form, design knobs, dead-letter inspection and
-// redrive, stream replay, run controls, and run files. Each sends one protocol message.
+// Every control a learner has but the design (design.js): faults, the publish form, dead-letter inspection
+// and redrive, stream replay, run controls, and run files. Each sends one protocol message.
 import { h, replace, fmtAt, shortId, toast } from "./dom.js";
 
 /** Extra delay a "slow consumer" fault multiplies processing time by. */
@@ -36,13 +36,12 @@ export function setupTabs(list, onChange) {
 }
 
 export class Controls {
-  constructor(store, root, { send, command, onSelect, onMessage }) {
+  constructor(store, { send, command, onSelect, onMessage }) {
     this.store = store;
     this.send = send;
     this.command = command;
     this.onSelect = onSelect;
     this.onSelectMessage = onMessage;
-    this.knobs = parseKnobs(root.dataset.knobs);
     this.$ = (id) => document.getElementById(id);
     this.dlqConsumer = null;
     this.runControls();
@@ -113,7 +112,6 @@ export class Controls {
     replace(this.$("pub-types"), ...[...types].map((t) => h("option", { value: t })));
     if (!this.$("pub-type").value && types.size) this.$("pub-type").value = [...types][0];
     if (selected !== null && selected !== undefined) this.$("fault-consumer").value = String(selected);
-    this.renderDesign();
     this.renderOps();
   }
 
@@ -148,49 +146,6 @@ export class Controls {
       const m = /^(.*?)(\d+)$/.exec(key.value);
       if (m) key.value = `${m[1]}${Number(m[2]) + 1}`;
     });
-  }
-
-  /** The knobs the exercise offers, each a row of choices; the chosen one follows the live design. */
-  renderDesign() {
-    const box = this.$("knobs");
-    const metrics = this.store.metrics;
-    if (!this.knobs.length) {
-      replace(box, h("p", { class: "muted small" }, "This exercise offers no design knobs. The current design of each consumer:"),
-        ...this.store.topology.consumers.map((c) => h("p", { class: "small" }, h("b", {}, c.name), ": ", designSummary(metrics?.consumers[c.id]?.design))));
-      return;
-    }
-    replace(box, ...this.knobs.map((knob) => {
-      const consumer = knob.target?.kind === "consumer" ? this.store.consumerByName(knob.target.name) : null;
-      const design = consumer && metrics?.consumers[consumer.id]?.design;
-      // A live knob follows the running design; a restart knob, the choices the run was built with.
-      const current = knob.live
-        ? (design ? knob.options.find((o) => sameValue(o.value, design[knob.field]))?.id : knob.default)
-        : (this.store.choices[knob.id] ?? knob.default);
-      const apply = (o) => {
-        if (knob.live) this.command({ kind: "set_design", consumer: consumer.name, design: { ...design, [knob.field]: o.value } });
-        else this.send({ type: "reset", choices: { ...this.store.choices, [knob.id]: o.id } });
-      };
-      const usable = !knob.live || (consumer && design);
-      const options = knob.options.map((o) => h("label", { class: "knob__option" },
-        h("input", { type: "radio", name: `knob-${knob.id}`, value: o.id, checked: o.id === (current ?? knob.default), disabled: !usable,
-          dataset: { knob: knob.id }, onchange: () => apply(o) }),
-        h("span", {}, o.label)));
-      return h("fieldset", { class: "knob", dataset: { knob: knob.id } },
-        h("legend", {}, knob.label, " ", h("span", { class: "knob__target" }, `(${knob.target?.name ?? ""})`)),
-        h("div", { class: "knob__options" }, options),
-        knob.help ? h("p", { class: "knob__help" }, knob.help) : null,
-        knob.live || /restart/i.test(knob.help ?? "") ? null
-          : h("p", { class: "knob__help knob__help--restart" }, "Changes the system itself: choosing restarts the run from 0 s with the same seed."));
-    }));
-  }
-
-  /** Re-renders the design panel when a consumer's live design changed (a knob was applied). */
-  updateDesign() {
-    const key = JSON.stringify([(this.store.metrics?.consumers ?? []).map((c) => c.design), this.store.choices]);
-    if (key !== this.designKey) {
-      this.designKey = key;
-      this.renderDesign();
-    }
   }
 
   renderOps() {
@@ -317,7 +272,8 @@ export class Controls {
   render() {
     const st = this.store;
     const play = this.$("btn-play");
-    play.textContent = st.paused ? "Play" : "Pause";
+    // Before the first play the run has not started: the button says so.
+    play.textContent = st.paused ? (st.played ? "Play" : "Start") : "Pause";
     play.setAttribute("aria-pressed", String(!st.paused));
     for (const id of ["btn-step", "speed", "btn-reset", "btn-new-seed", "btn-export"]) this.$(id).disabled = false;
     play.disabled = st.finished;
@@ -325,34 +281,5 @@ export class Controls {
     const speed = this.$("speed");
     if (document.activeElement !== speed && [...speed.options].some((o) => Number(o.value) === st.speed)) speed.value = String(st.speed);
     this.updateOps();
-    this.updateDesign();
   }
-}
-
-function parseKnobs(text) {
-  try {
-    const knobs = JSON.parse(text || "[]");
-    return Array.isArray(knobs) ? knobs : [];
-  } catch {
-    return [];
-  }
-}
-
-function sameValue(a, b) {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-}
-
-function sortKeys(v) {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
-  return v ?? null;
-}
-
-function designSummary(d) {
-  if (!d) return "–";
-  const retry = d.retry.strategy === "none" ? "no retry" : `${d.retry.strategy} retry ×${d.retry.max_attempts}`;
-  return [d.ack_mode === "on_receipt" ? "ack on receipt" : "ack after processing", retry,
-    d.idempotency === "none" ? "not idempotent" : `idempotent by ${d.idempotency.replace("_", " ")}`,
-    d.ordering.strategy === "none" ? "no ordering" : d.ordering.strategy.replace("_", " "),
-    `prefetch ${d.prefetch}`].join(", ");
 }

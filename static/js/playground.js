@@ -11,6 +11,8 @@ import { Sequence } from "./sequence.js";
 import { Timeline } from "./timeline.js";
 import { Goals } from "./goals.js";
 import { Controls, setupTabs } from "./controls.js";
+import { DesignPanel, parseKnobs } from "./design.js";
+import { Success } from "./success.js";
 
 const root = document.getElementById("playground");
 if (root) start(root);
@@ -45,6 +47,8 @@ function start(root) {
   const topo = new TopologyView($("topology"), {
     onConsumer: selectConsumer,
     onDlq: (name) => controls.openDlq(name),
+    knobs: parseKnobs(root.dataset.knobs),
+    design: () => store.design,
   });
   const animator = new Animator();
   const clocks = new RetryClocks();
@@ -65,7 +69,21 @@ function start(root) {
     },
   });
   const goals = new Goals(store, { onSelect: selectMessage });
-  const controls = new Controls(store, root, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
+  const controls = new Controls(store, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
+  const design = new DesignPanel(store, root, {
+    send,
+    onOpenMessage: (id) => {
+      if (id) selectMessage(id);
+    },
+    onProven: (report) => success.proven(report),
+  });
+  const success = new Success(root, design);
+  // The run opens paused: a call to start it once the task is read.
+  const startCta = $("start-cta");
+  $("btn-start")?.addEventListener("click", () => {
+    send({ type: "play" });
+    $("btn-play").focus(); // the call to action goes away; focus moves to the button that now pauses
+  });
   // A hint opened is reported: a workshop session counts it on the facilitator's dashboard.
   hints((index) => socket?.send({ type: "hint", index }));
 
@@ -78,6 +96,9 @@ function start(root) {
     if (store.finished) setStatus("finished");
     else if (statusNow === "finished") setStatus("live");
     controls.render();
+    design.update();
+    if (startCta) startCta.hidden = store.played || !store.paused || store.finished;
+    success.check(store);
     timeline.render();
     goals.render();
     clocks.draw(topo, store.at);
@@ -128,6 +149,7 @@ function start(root) {
     switch (m.type) {
       case "snapshot":
         store.applySnapshot(m);
+        design.afterSnapshot();
         if (seeking !== null && m.at === seeking) {
           const later = store.commands.filter((c) => c.at > m.at).length;
           const fork = later ? ` Play or a new command forks a new run from here, without the ${later} later command${later > 1 ? "s" : ""}.` : "";
@@ -140,11 +162,13 @@ function start(root) {
       case "run_file": controls.download(m.run); break;
       case "notice": toast(m.message); break;
       case "error":
+        design.handle(m);
         toast(m.message, "error");
-        controls.designKey = ""; // a refused knob must spring back to what the run really has
-        controls.updateDesign();
+        design.refused(); // a refused knob must spring back to what the run really has
         break;
-      default: break;
+      default:
+        design.handle(m);
+        break;
     }
   };
   socket = new Socket(root.dataset.ws, { onMessage, onStatus: setStatus });

@@ -15,6 +15,8 @@ export const MAX_SAMPLES = 240;
 export class Store {
   constructor() {
     this.listeners = new Set();
+    /** Whether this page has seen the run play; kept across snapshots (a reset does not bring back "Start"). */
+    this.played = false;
     this.reset();
   }
 
@@ -25,6 +27,7 @@ export class Store {
     this.markers = [];
     this.commands = [];
     this.choices = {};
+    this.design = { choices: {}, since_ms: {} };
     this.events = [];
     this.messages = new Map();
     this.byCorrelation = new Map();
@@ -38,6 +41,11 @@ export class Store {
     this.runForMs = 0;
     this.historyMs = 0;
     this.exercise = "";
+  }
+
+  /** The option a knob is at in the learner's Design. */
+  chosen(knob) {
+    return this.design.choices[knob.id] ?? knob.default;
   }
 
   subscribe(fn) {
@@ -82,6 +90,9 @@ export class Store {
       this.sample(m.metrics);
     }
     if (m.goals) this.goals = m.goals;
+    if (m.design) this.design = { choices: m.design.choices ?? {}, since_ms: m.design.since_ms ?? {} };
+    // A fresh sandbox opens paused at 0 s; once it has run, "Start" gives way to Play and Pause.
+    if (!m.paused || m.at > 0) this.played = true;
   }
 
   addEvents(events) {

@@ -17,8 +17,11 @@ const LOG_CELLS = 14;
 const MAX_PARTITIONS = 6;
 
 export class TopologyView {
-  constructor(svg, { onConsumer, onDlq }) {
+  constructor(svg, { onConsumer, onDlq, knobs = [], design = () => null }) {
     this.svg = svg;
+    /** The exercise's knobs and the learner's Design: the fields a knob sets are shown first on a node. */
+    this.knobs = knobs;
+    this.design = design;
     this.onConsumer = onConsumer;
     this.onDlq = onDlq;
     this.topology = null;
@@ -307,19 +310,23 @@ export class TopologyView {
     const ch = this.topology.channels[c.channel];
     const group = ch?.kind === "stream" ? this.topology.consumers.filter((o) => o.channel === c.channel).indexOf(c) : -1;
     const inst = s("g");
-    const compact = h < 58;
+    // A node too short for a row of instances under its lines shows them on its title line instead.
+    const compact = h < 72;
+    if (compact) biz.setAttribute("y", y + 31);
+    // The consumer's design, on its last line: what the learner chose is on the picture.
+    const design = s("text", { class: "node__design", x: x + 10, y: compact ? y + h - 7 : y + 49 }, "");
     const g = s("g", { class: "node node--consumer", tabindex: 0, role: "button", "aria-label": `${c.name}: select for controls` },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 10 }),
       s("text", { class: "node__title", x: x + (group >= 0 ? 22 : 10), y: y + 17 }, c.name),
       group >= 0 ? s("path", { class: `cursor cursor--g${group % 4}`, d: `M${x + 14},${y + 6} l4,6 h-8 z` }, s("title", {}, "its cursor on the stream")) : null,
-      biz, inst);
+      biz, inst, design);
     const pick = () => this.onConsumer(c.id);
     g.addEventListener("click", pick);
     g.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
     });
     refs.consumers.set(c.id, {
-      g, biz, inst, compact, x: x + 10, right: x + w - 8, y: compact ? y + 7 : y + h - 18, chars: Math.floor((w - 20) / 6.4),
+      g, biz, inst, design, designText: "", designChars: Math.floor((w - 18) / 5.9), compact, x: x + 10, right: x + w - 8, y: compact ? y + 7 : y + h - 18, chars: Math.floor((w - 20) / 6.4),
     });
     return g;
   }
@@ -360,6 +367,39 @@ export class TopologyView {
     }
     for (const sm of metrics.streams) this.updateStream(sm);
     for (const cm of metrics.consumers) this.updateConsumer(cm);
+  }
+
+  /** The design tags of one consumer, the fields its knobs set first (highlighted), cut to the node's width;
+   * the whole line is in the tooltip. */
+  drawDesign(ref, view, design) {
+    const fields = new Set(this.knobs.filter((k) => k.target?.kind === "consumer" && k.target.name === view.name).map((k) => k.field));
+    const tags = designTags(design, this.subscriptionDurable(view.name));
+    tags.sort((a, b) => Number(fields.has(b.field)) - Number(fields.has(a.field)));
+    const full = tags.map((t) => t.text).join(" · ");
+    if (full === ref.designText) return;
+    ref.designText = full;
+    ref.design.replaceChildren();
+    let used = 0;
+    for (const [i, tag] of tags.entries()) {
+      const sep = i ? " · " : "";
+      const room = ref.designChars - used - sep.length;
+      const last = i === tags.length - 1;
+      const fits = tag.text.length <= room - (last ? 0 : 2);
+      const text = fits ? tag.text : i === 0 ? `${tag.text.slice(0, Math.max(room - 1, 3))}…` : "…";
+      ref.design.append(s("tspan", { class: fields.has(tag.field) ? "node__tag node__tag--knob" : "node__tag" }, `${sep}${text}`));
+      used += sep.length + text.length;
+      if (!fits) break;
+    }
+    ref.design.append(s("title", {}, `Design of ${view.name}: ${full}`));
+  }
+
+  /** A topic subscription's durability, when a knob of the exercise sets it (the topology does not say). */
+  subscriptionDurable(consumer) {
+    const knob = this.knobs.find((k) => k.target?.kind === "consumer" && k.target.name === consumer && k.field === "durable");
+    if (!knob) return null;
+    const chosen = this.design()?.choices?.[knob.id] ?? knob.default;
+    const value = knob.options.find((o) => o.id === chosen)?.value;
+    return typeof value === "boolean" ? value : null;
   }
 
   updateStream(sm) {
@@ -423,6 +463,7 @@ export class TopologyView {
     if (cm.slow_factor > 1) flags.push(`slow ×${cm.slow_factor}`);
     if (cm.dependency_down) flags.push("dependency down");
     ref.g.classList.toggle("node--alarm", b.duplicate_effects > 0 || b.stale_overwrites > 0);
+    this.drawDesign(ref, view, cm.design);
     // Instances: a square each, filled when up, dashed red with a cross when crashed. A compact node
     // shows them on its title line, right-aligned, and its status after the business line.
     ref.inst.replaceChildren();
@@ -476,4 +517,31 @@ function edge(from, to, consumer, refs) {
   const path = s("path", { class: "edge", d: `M${from[0]},${from[1]} L${to[0]},${to[1]}` });
   if (refs && consumer !== undefined) refs.edges.push({ consumer, path });
   return path;
+}
+
+/** A consumer's design as short tags, each with the design field it shows:
+ * "ack after work · retry exp ×5 · dedup msg-id · ×4". `durable` is its subscription's durability, if known. */
+export function designTags(d, durable = null) {
+  if (!d) return [];
+  const n = d.retry?.max_attempts;
+  const retry = { none: "no retry", immediate: `retry now ×${n}`, fixed: `retry fixed ×${n}`, exponential: `retry exp ×${n}` }[d.retry?.strategy] ?? String(d.retry?.strategy);
+  const tags = [
+    { field: "ack_mode", text: d.ack_mode === "on_receipt" ? "ack on receipt" : "ack after work" },
+    { field: "retry", text: retry },
+    { field: "idempotency", text: { none: "no dedup", message_id: "dedup msg-id", business_key: "dedup key" }[d.idempotency] ?? String(d.idempotency) },
+  ];
+  const ordering = d.ordering?.strategy;
+  if (ordering && ordering !== "none") tags.push({ field: "ordering", text: ordering === "resequence" ? "resequence" : ordering.replace("_", " ") });
+  if (durable !== null) tags.push({ field: "durable", text: durable ? "durable sub" : "temporary sub" });
+  if (d.tolerant_reader) tags.push({ field: "tolerant_reader", text: "tolerant reader" });
+  if (d.upcast) tags.push({ field: "upcast", text: "upcast" });
+  if (d.propagate_correlation === false) tags.push({ field: "propagate_correlation", text: "drops corr-id" });
+  if (d.prefetch > 1) tags.push({ field: "prefetch", text: `prefetch ${d.prefetch}` });
+  if (d.instances > 1) tags.push({ field: "instances", text: `×${d.instances}` });
+  return tags;
+}
+
+/** The tags in one line, for text. */
+export function designLine(d) {
+  return designTags(d).map((t) => t.text).join(" · ");
 }
