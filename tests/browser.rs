@@ -15,6 +15,7 @@ use eda_playground::config::Config;
 use eda_playground::exercise::Catalog;
 use eda_playground::serve::serve;
 use eda_playground::web::{AppState, static_files};
+use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -292,6 +293,223 @@ async fn playground_shows_dead_letters_and_duplicates() {
         .await
         .expect("resource entries");
     assert_eq!(foreign, json!([]), "requests to other hosts");
+
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(exercises);
+}
+
+/// The learner's Design, end to end: a knob set with the keyboard keeps its focus and reaches the server
+/// as `choose`; the run, started from its call to action, meets every goal; the success moment shows what
+/// the Design changed, the debrief and the next exercise, and Esc closes it; the home page marks the
+/// exercise done. A restart knob waits for its confirmation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_design_that_meets_every_goal_is_celebrated() {
+    let Some(tools) = tools("a_design_that_meets_every_goal_is_celebrated") else {
+        return;
+    };
+    let (addr, exercises) = spawn_app().await;
+    let browser = Browser::start(&tools, "design").await;
+    let client = &browser.client;
+
+    open_playground(client, addr, "idempotency").await;
+    wait_until(
+        client,
+        "the call to start",
+        "!document.querySelector('#start-cta').hidden && document.querySelector('#btn-play').textContent === 'Start'",
+    )
+    .await;
+    click(client, "#tab-design").await;
+    // Arrow keys walk the options of a live knob; focus stays on the radio while frames redraw the panel.
+    let radio = client
+        .find(Locator::Css(
+            "input[data-knob='billing-idempotency'][value='none']",
+        ))
+        .await
+        .expect("the knob's first option");
+    radio.click().await.expect("focus the knob");
+    for _ in 0..2 {
+        // To the focused element: sending keys to `radio` would focus the first option again.
+        client
+            .active_element()
+            .await
+            .expect("the focused radio")
+            .send_keys(&Key::Right.to_string())
+            .await
+            .expect("arrow to the next option");
+    }
+    wait_until(
+        client,
+        "the Design changed on the server, shown as a diff",
+        "(t => t.includes('It does not') && t.includes('By order (business key)'))(document.querySelector('.design-diff')?.textContent ?? '')",
+    )
+    .await;
+    let focused = client
+        .execute("return document.activeElement?.matches(\"input[data-knob='billing-idempotency'][value='business_key']\");", vec![])
+        .await
+        .expect("focus");
+    assert_eq!(focused, json!(true), "focus stays on the chosen radio");
+    wait_until(
+        client,
+        "the design tag on billing",
+        "[...document.querySelectorAll('#topology .node__tag--knob')].some(t => t.textContent.includes('dedup key'))",
+    )
+    .await;
+    screenshot(client, "design-chosen").await;
+
+    set_speed(client, "16").await;
+    click(client, "#btn-start").await;
+    wait_until(
+        client,
+        "the call to start gone",
+        "document.querySelector('#start-cta').hidden",
+    )
+    .await;
+    let text = wait_until(
+        client,
+        "the success dialog",
+        "document.querySelector('#success-dialog[open]')?.textContent",
+    )
+    .await;
+    let text = text.as_str().unwrap_or_default();
+    assert!(text.contains("By order (business key)"), "{text}");
+    assert!(text.contains("Where would you store the keys"), "{text}");
+    let next = wait_until(
+        client,
+        "the next exercise link, focused",
+        "document.activeElement?.matches('#success-dialog .success__next') && document.activeElement.getAttribute('href')",
+    )
+    .await;
+    assert!(next.as_str().unwrap_or_default().starts_with("/exercises/"));
+    screenshot(client, "design-success").await;
+    client
+        .active_element()
+        .await
+        .expect("focused element")
+        .send_keys(&Key::Escape.to_string())
+        .await
+        .expect("press Esc");
+    wait_until(
+        client,
+        "the dialog closed by Esc",
+        "!document.querySelector('#success-dialog').open",
+    )
+    .await;
+
+    // The home page remembers it, and points at the first exercise not done.
+    client
+        .goto(&format!("http://{addr}/"))
+        .await
+        .expect("open the home page");
+    wait_until(
+        client,
+        "the exercise marked done",
+        "document.querySelector(\"[data-exercise='idempotency'] .exercise__mark--done\")",
+    )
+    .await;
+    let pointer = wait_until(
+        client,
+        "a pointer at the next exercise",
+        "document.querySelector('.exercise--next')?.dataset.exercise",
+    )
+    .await;
+    assert_ne!(pointer, json!("idempotency"));
+
+    // A restart knob applies only once confirmed.
+    open_playground(client, addr, "out-of-order").await;
+    click(client, "#tab-design").await;
+    click(
+        client,
+        "input[data-knob='channel-kind'][value='stream'] + span",
+    )
+    .await;
+    wait_until(
+        client,
+        "the confirmation of a restart knob",
+        "!document.querySelector(\"[data-knob='channel-kind'] .knob__confirm\").hidden && !document.querySelector('.design-diff li')",
+    )
+    .await;
+    click(client, "[data-apply='channel-kind']").await;
+    wait_until(
+        client,
+        "the restarted run with a stream",
+        "document.querySelector(\".design-diff li[data-knob='channel-kind']\") && document.querySelector('#topology .node--stream')",
+    )
+    .await;
+
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(exercises);
+}
+
+/// Prove it: the default design fails with a counterexample that opens paused on the journey of the
+/// message that broke the goal; the solution is proven on every seed and celebrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prove_it_reports_and_opens_a_counterexample() {
+    let Some(tools) = tools("prove_it_reports_and_opens_a_counterexample") else {
+        return;
+    };
+    let (addr, exercises) = spawn_app().await;
+    let browser = Browser::start(&tools, "prove").await;
+    let client = &browser.client;
+
+    open_playground(client, addr, "idempotency").await;
+    click(client, "#tab-design").await;
+    client
+        .execute(
+            "document.querySelector('#proof-seeds').value = '20';",
+            vec![],
+        )
+        .await
+        .expect("set the seeds");
+    click(client, "#btn-prove").await;
+    let verdict = wait_until(
+        client,
+        "the proof report",
+        "document.querySelector('#proof-report .proof-verdict')?.textContent",
+    )
+    .await;
+    assert!(
+        verdict
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Not proven"),
+        "{verdict}"
+    );
+    screenshot(client, "prove-failed").await;
+    click(client, "[data-counterexample]").await;
+    wait_until(
+        client,
+        "the counterexample's journey, paused",
+        "document.querySelector('#journey .journey__title') && document.querySelector('#btn-play').textContent === 'Play'",
+    )
+    .await;
+
+    click(
+        client,
+        "input[data-knob='billing-idempotency'][value='business_key'] + span",
+    )
+    .await;
+    wait_until(
+        client,
+        "the solution in the Design",
+        "document.querySelector(\".design-diff li[data-knob='billing-idempotency']\")",
+    )
+    .await;
+    click(client, "#btn-prove").await;
+    wait_until(
+        client,
+        "the proof passed and celebrated",
+        "document.querySelector('#proof-report .proof-verdict--ok')?.textContent === 'Proven on 20/20 seeds' && document.querySelector('#success-dialog[open]')",
+    )
+    .await;
+    let progress = client
+        .execute(
+            "return JSON.parse(localStorage.getItem('eda-progress'))['idempotency'];",
+            vec![],
+        )
+        .await
+        .expect("progress");
+    assert_eq!(progress, json!("proven"));
+    screenshot(client, "prove-passed").await;
 
     browser.stop().await;
     let _ = std::fs::remove_dir_all(exercises);
