@@ -169,3 +169,25 @@ async fn a_browser_at_the_cap_gets_a_page_and_a_script_gets_json() {
     assert_eq!(json.status, 503);
     assert!(json.body.starts_with("{\"error\""), "{}", json.body);
 }
+
+/// A browser that sends a bad form or joins a session that does not exist gets a page with the sentence;
+/// the same request from a script gets JSON.
+#[tokio::test]
+async fn refusals_are_pages_for_browsers_and_json_for_scripts() {
+    let (addr, _state) = spawn(4).await;
+    let head = |accept: &str| {
+        format!(
+            "POST /api/sessions/NOPE42/learners HTTP/1.1\r\nContent-Type: application/json\r\nAccept: {accept}"
+        )
+    };
+    let page = request(addr, &head("text/html,*/*"), r#"{"name":"Ada"}"#).await;
+    assert!(page.status >= 400);
+    assert!(
+        page.body.contains("<html") && page.body.contains("Not found"),
+        "{}",
+        page.body
+    );
+    let json = request(addr, &head("application/json"), r#"{"name":"Ada"}"#).await;
+    assert_eq!(json.status, page.status);
+    assert!(json.body.starts_with("{\"error\""), "{}", json.body);
+}

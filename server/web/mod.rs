@@ -5,6 +5,7 @@
 pub mod api;
 pub mod client_identity;
 pub mod error;
+pub mod error_pages;
 pub mod facilitator_key;
 pub mod health;
 pub mod pages;
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
             upgrade_limit::limit_upgrades,
         ))
         .with_state(state)
+        .layer(axum::middleware::from_fn(error_pages::html_for_browsers))
         .layer(axum::middleware::map_response(
             security::set_security_headers,
         ))
