@@ -505,3 +505,61 @@ async fn bad_fields_are_answered_in_plain_sentences() {
         "{message}"
     );
 }
+
+/// A live knob chosen at 2 s stays in the Design when the learner rewinds to 1 s and plays on (a fork
+/// drops the logged change, and the Design puts it back at once), and an exported run brings it back.
+#[tokio::test]
+async fn the_design_survives_a_fork_and_an_export_and_import() {
+    let app = spawn_app().await;
+    let mut client = app.open("idempotency").await;
+    client.snapshot().await;
+    client.seek(2_000).await;
+    client
+        .send(json!({"type": "choose", "knob": "billing-idempotency", "option": "business_key"}))
+        .await;
+    client
+        .until("the live change", |m| {
+            m["type"] == "frame" && m["design"]["choices"]["billing-idempotency"] == "business_key"
+        })
+        .await;
+    let back = client.seek(1_000).await;
+    assert_eq!(
+        back["design"]["choices"]["billing-idempotency"],
+        "business_key"
+    );
+    assert_eq!(
+        back["metrics"]["consumers"][0]["design"]["idempotency"], "none",
+        "the past is shown as it was"
+    );
+    client.send(json!({"type": "play"})).await;
+    client.send(json!({"type": "pause"})).await;
+    let forked = client
+        .until("the forked run with the Design applied again", |m| {
+            m["type"] == "frame"
+                && m["metrics"]["consumers"][0]["design"]["idempotency"] == "business_key"
+        })
+        .await;
+    assert_eq!(
+        forked["design"]["choices"]["billing-idempotency"],
+        "business_key"
+    );
+
+    client.send(json!({"type": "export"})).await;
+    let file = client
+        .until("the run file", |m| m["type"] == "run_file")
+        .await["run"]
+        .clone();
+    assert_eq!(
+        file["design"]["choices"]["billing-idempotency"],
+        "business_key"
+    );
+    client.send(json!({"type": "reset", "choices": {}})).await;
+    let plain = client.snapshot().await;
+    assert!(plain["design"]["choices"].as_object().unwrap().is_empty());
+    client.send(json!({"type": "import", "run": file})).await;
+    let imported = client.snapshot().await;
+    assert_eq!(
+        imported["design"]["choices"]["billing-idempotency"],
+        "business_key"
+    );
+}
