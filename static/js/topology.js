@@ -326,7 +326,7 @@ export class TopologyView {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
     });
     refs.consumers.set(c.id, {
-      g, biz, inst, design, designText: "", designChars: Math.floor((w - 18) / 5.9), compact, x: x + 10, right: x + w - 8, y: compact ? y + 7 : y + h - 18, chars: Math.floor((w - 20) / 6.4),
+      g, biz, inst, design, designText: "", designWidth: w - 18, compact, x: x + 10, right: x + w - 8, y: compact ? y + 7 : y + h - 18, chars: Math.floor((w - 20) / 6.4),
     });
     return g;
   }
@@ -369,28 +369,35 @@ export class TopologyView {
     for (const cm of metrics.consumers) this.updateConsumer(cm);
   }
 
-  /** The design tags of one consumer, the fields its knobs set first (highlighted), cut to the node's width;
-   * the whole line is in the tooltip. */
+  /** The design tags of one consumer, the fields its knobs set first (highlighted), cut to the node's
+   * width with an ellipsis; the whole line is in the tooltip. Redrawn only when the line changes. */
   drawDesign(ref, view, design) {
     const fields = new Set(this.knobs.filter((k) => k.target?.kind === "consumer" && k.target.name === view.name).map((k) => k.field));
-    const tags = designTags(design, this.subscriptionDurable(view.name));
+    const tags = designTags(design, this.subscriptionDurable(view.name), fields);
     tags.sort((a, b) => Number(fields.has(b.field)) - Number(fields.has(a.field)));
     const full = tags.map((t) => t.text).join(" · ");
     if (full === ref.designText) return;
     ref.designText = full;
-    ref.design.replaceChildren();
-    let used = 0;
+    const text = ref.design;
+    text.replaceChildren();
+    const fits = () => text.getComputedTextLength() <= ref.designWidth;
     for (const [i, tag] of tags.entries()) {
-      const sep = i ? " · " : "";
-      const room = ref.designChars - used - sep.length;
-      const last = i === tags.length - 1;
-      const fits = tag.text.length <= room - (last ? 0 : 2);
-      const text = fits ? tag.text : i === 0 ? `${tag.text.slice(0, Math.max(room - 1, 3))}…` : "…";
-      ref.design.append(s("tspan", { class: fields.has(tag.field) ? "node__tag node__tag--knob" : "node__tag" }, `${sep}${text}`));
-      used += sep.length + text.length;
-      if (!fits) break;
+      const span = s("tspan", { class: fields.has(tag.field) ? "node__tag node__tag--knob" : "node__tag" }, `${i ? " · " : ""}${tag.text}`);
+      text.append(span);
+      if (fits()) continue;
+      // Too long: this tag gives way to an ellipsis (the first one is cut, so the line never starts empty).
+      if (i === 0) {
+        let cut = tag.text.length;
+        do span.textContent = `${tag.text.slice(0, --cut)}…`; while (cut > 3 && !fits());
+      } else {
+        span.remove();
+        const more = s("tspan", { class: "node__tag" }, " …");
+        text.append(more);
+        if (!fits() && text.childNodes.length > 2) text.removeChild(more.previousSibling);
+      }
+      break;
     }
-    ref.design.append(s("title", {}, `Design of ${view.name}: ${full}`));
+    text.append(s("title", {}, `Design of ${view.name}: ${full}`));
   }
 
   /** A topic subscription's durability, when a knob of the exercise sets it (the topology does not say). */
@@ -521,8 +528,10 @@ function edge(from, to, consumer, refs) {
 
 /** A consumer's design as short tags, each with the design field it shows:
  * "ack after work · retry exp ×5 · dedup msg-id · ×4". `durable` is its subscription's durability, if known. */
-export function designTags(d, durable = null) {
+export function designTags(d, durable = null, fields = new Set()) {
   if (!d) return [];
+  // A field some knob sets is always shown, even at its quiet default.
+  const knob = (field) => fields.has(field);
   const n = d.retry?.max_attempts;
   const retry = { none: "no retry", immediate: `retry now ×${n}`, fixed: `retry fixed ×${n}`, exponential: `retry exp ×${n}` }[d.retry?.strategy] ?? String(d.retry?.strategy);
   const tags = [
@@ -530,14 +539,14 @@ export function designTags(d, durable = null) {
     { field: "retry", text: retry },
     { field: "idempotency", text: { none: "no dedup", message_id: "dedup msg-id", business_key: "dedup key" }[d.idempotency] ?? String(d.idempotency) },
   ];
-  const ordering = d.ordering?.strategy;
-  if (ordering && ordering !== "none") tags.push({ field: "ordering", text: ordering === "resequence" ? "resequence" : ordering.replace("_", " ") });
+  const ordering = d.ordering?.strategy ?? "none";
+  if (ordering !== "none" || knob("ordering")) tags.push({ field: "ordering", text: { none: "any order", drop_stale: "drop stale", resequence: "resequence" }[ordering] ?? ordering });
   if (durable !== null) tags.push({ field: "durable", text: durable ? "durable sub" : "temporary sub" });
-  if (d.tolerant_reader) tags.push({ field: "tolerant_reader", text: "tolerant reader" });
-  if (d.upcast) tags.push({ field: "upcast", text: "upcast" });
-  if (d.propagate_correlation === false) tags.push({ field: "propagate_correlation", text: "drops corr-id" });
-  if (d.prefetch > 1) tags.push({ field: "prefetch", text: `prefetch ${d.prefetch}` });
-  if (d.instances > 1) tags.push({ field: "instances", text: `×${d.instances}` });
+  if (d.tolerant_reader || knob("tolerant_reader")) tags.push({ field: "tolerant_reader", text: d.tolerant_reader ? "tolerant reader" : "strict reader" });
+  if (d.upcast || knob("upcast")) tags.push({ field: "upcast", text: d.upcast ? "upcast" : "no upcast" });
+  if (d.propagate_correlation === false || knob("propagate_correlation")) tags.push({ field: "propagate_correlation", text: d.propagate_correlation === false ? "new corr-id" : "passes corr-id" });
+  if (d.prefetch > 1 || knob("prefetch")) tags.push({ field: "prefetch", text: `prefetch ${d.prefetch}` });
+  if (d.instances > 1 || knob("instances")) tags.push({ field: "instances", text: `×${d.instances}` });
   return tags;
 }
 
