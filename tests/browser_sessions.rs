@@ -220,7 +220,7 @@ async fn facilitator_and_learner_in_two_browsers() {
     //    billing fails, and the learner's goal breaks.
     click(guest, "#btn-play").await;
     select(host, "#fault-kind", "dependency_outage").await;
-    type_into(host, "#fault-target", "billing").await;
+    select(host, "#fault-target", "billing").await;
     click(host, "#fault button[type=submit]").await;
     wait_until(
         host,

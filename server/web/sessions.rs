@@ -340,6 +340,8 @@ pub struct FacilitatorPage {
     pub join_url: String,
     pub qr_href: String,
     pub exercises: Vec<CatalogEntry>,
+    /// Each exercise's consumers (exercise id → names), so the fault form offers them from a list.
+    pub consumers_json: String,
     pub js_href: String,
     pub css_href: String,
 }
@@ -359,9 +361,24 @@ async fn facilitator_page(
         join_url: format!("{}/join/{}", origin(&headers), room.code.as_str()),
         qr_href: format!("/sessions/{}/qr.svg", room.code.as_str()),
         exercises: playable(&state),
+        consumers_json: consumers_by_exercise(&state),
         js_href: static_files::href("js/session-facilitator.js"),
         css_href: static_files::href("css/session.css"),
     })
+}
+
+/// `{"exercise-id": ["billing", …]}` for every playable exercise.
+fn consumers_by_exercise(state: &AppState) -> String {
+    let map: std::collections::BTreeMap<String, Vec<String>> = state
+        .catalog
+        .exercises()
+        .iter()
+        .map(|e| {
+            let names = e.scenario.consumers.iter().map(|c| c.name.clone()).collect();
+            (e.id.clone(), names)
+        })
+        .collect();
+    serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The playground page on a sandbox the viewer may only watch, or the facilitator may drive.

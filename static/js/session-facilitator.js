@@ -57,11 +57,11 @@ function start(root) {
   $("fault").addEventListener("submit", (e) => {
     e.preventDefault();
     const kind = $("fault-kind").value;
-    const consumer = $("fault-target").value.trim();
+    const consumer = $("fault-target").value;
     const command = { kind };
     if (kind === "restart_broker") command.downtime_ms = 3000;
     else {
-      if (!consumer) return toast("Name the consumer, e.g. billing.", "error");
+      if (!consumer) return toast("This exercise has no consumer to aim at.", "error");
       command.consumer = consumer;
       if (kind === "dependency_outage") command.duration_ms = 10000;
     }
@@ -84,6 +84,7 @@ function start(root) {
       $("exercise").value = session.exercise;
       exerciseShown = true;
     }
+    fillConsumers(session.exercise);
   };
   const renderRoster = () => {
     const body = $("roster");
@@ -159,4 +160,25 @@ function proofText(proof) {
 function proofClass(proof) {
   if (!proof) return "muted";
   return proof.passed === proof.seeds ? "goals goals--met" : "goals goals--broken";
+}
+
+/** The fault form's consumers: those of the room's exercise, chosen from a list rather than typed. */
+let consumersShownFor = null;
+function fillConsumers(exercise) {
+  if (consumersShownFor === exercise) return;
+  consumersShownFor = exercise;
+  const form = document.getElementById("fault");
+  let byExercise = {};
+  try {
+    byExercise = JSON.parse(form.dataset.consumers || "{}");
+  } catch {
+    byExercise = {};
+  }
+  const select = document.getElementById("fault-target");
+  select.replaceChildren(...(byExercise[exercise] ?? []).map((name) => {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    return option;
+  }));
 }
