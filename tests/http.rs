@@ -151,7 +151,11 @@ async fn every_linked_asset_is_served_from_this_host() {
         .copied()
         .filter(|l| l.starts_with("/static/"))
         .collect();
-    assert_eq!(assets.len(), 3, "icon, stylesheet, script: {links:?}");
+    assert_eq!(
+        assets.len(),
+        4,
+        "icon, stylesheet, the site script and the home page's: {links:?}"
+    );
     for link in &links {
         assert!(
             link.starts_with('/') || link.starts_with('#'),
