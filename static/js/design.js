@@ -267,6 +267,8 @@ export class DesignPanel {
       h("p", { class: "muted small proof-stale", hidden: true }, "This report is for an earlier design."),
       h("ul", { class: "proof-goals" }, goals));
     this.renderReportFreshness();
+    // The verdict is below the knobs: bring it into view in the panel (not the page) when it is shown.
+    if (this.report.offsetParent) this.report.scrollIntoView({ block: "start" });
     if (proven) this.onProven?.(report);
   }
 

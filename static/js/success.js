@@ -66,6 +66,8 @@ export class Success {
     }
     const prove = this.dialog.querySelector(".success__prove");
     if (prove) prove.hidden = !offerProof || !document.getElementById("btn-prove");
+    const foot = this.dialog.querySelector(".dialog__foot");
+    if (foot) foot.hidden = next.hidden && (!prove || prove.hidden);
     this.dialog.querySelector(".success__title").textContent = title;
     if (!this.dialog.open) {
       this.returnFocus = document.activeElement;
