@@ -77,7 +77,8 @@ export class DesignPanel {
     const row = h("fieldset", { class: knob.live ? "knob" : "knob knob--restart", dataset: { knob: knob.id } },
       h("legend", {}, knob.label, " ", h("span", { class: "knob__target" }, `(${knob.target?.name ?? ""})`)),
       h("div", { class: "knob__options" }, options),
-      knob.help ? h("p", { class: "knob__help" }, knob.help) : null,
+      // The line below says what a restart knob does; a help text that only says the same is left out.
+      knob.help && (knob.live || !/^[^.]*restarts? the run\.?$/i.test(knob.help.trim())) ? h("p", { class: "knob__help" }, knob.help) : null,
       knob.live ? null : h("p", { class: "knob__help knob__help--restart" }, "Choosing restarts the run from 0 s with your design; seed and speed stay."),
       confirm);
     this.rows.set(knob.id, { row, inputs, confirm });
@@ -161,6 +162,7 @@ export class DesignPanel {
         if (input.checked !== on) input.checked = on;
       }
       if (ref.confirm) ref.confirm.hidden = !this.pending.has(knob.id);
+      ref.row.classList.toggle("knob--pending", this.pending.has(knob.id));
     });
     const changes = this.changes();
     this.diff.classList.toggle("design-diff--none", !changes.length);

@@ -20,7 +20,9 @@ export class Success {
     this.dialog?.querySelector(".success__prove")?.addEventListener("click", () => {
       this.dialog.close();
       document.getElementById("tab-design")?.click();
-      document.getElementById("btn-prove")?.focus();
+      const prove = document.getElementById("btn-prove");
+      prove?.focus();
+      prove?.click();
     });
   }
 
