@@ -373,7 +373,7 @@ export class TopologyView {
    * width with an ellipsis; the whole line is in the tooltip. Redrawn only when the line changes. */
   drawDesign(ref, view, design) {
     const fields = new Set(this.knobs.filter((k) => k.target?.kind === "consumer" && k.target.name === view.name).map((k) => k.field));
-    const tags = designTags(design, this.subscriptionDurable(view.name), fields);
+    const tags = [...designTags(design, fields), ...this.builtTags(view.name)];
     tags.sort((a, b) => Number(fields.has(b.field)) - Number(fields.has(a.field)));
     const full = tags.map((t) => t.text).join(" · ");
     if (full === ref.designText) return;
@@ -400,13 +400,17 @@ export class TopologyView {
     text.append(s("title", {}, `Design of ${view.name}: ${full}`));
   }
 
-  /** A topic subscription's durability, when a knob of the exercise sets it (the topology does not say). */
-  subscriptionDurable(consumer) {
-    const knob = this.knobs.find((k) => k.target?.kind === "consumer" && k.target.name === consumer && k.field === "durable");
-    if (!knob) return null;
-    const chosen = this.design()?.choices?.[knob.id] ?? knob.default;
-    const value = knob.options.find((o) => o.id === chosen)?.value;
-    return typeof value === "boolean" ? value : null;
+  /** Tags for the consumer's restart knobs, whose fields the running design does not carry (a topic
+   * subscription's durability, where a stream group starts, …): read from the learner's Design. */
+  builtTags(consumer) {
+    return this.knobs
+      .filter((k) => k.target?.kind === "consumer" && k.target.name === consumer && !DESIGN_FIELDS.has(k.field))
+      .map((k) => {
+        const chosen = this.design()?.choices?.[k.id] ?? k.default;
+        const value = k.options.find((o) => o.id === chosen)?.value;
+        if (k.field === "durable" && typeof value === "boolean") return { field: k.field, text: value ? "durable sub" : "temporary sub" };
+        return { field: k.field, text: `${k.field.replaceAll("_", " ")} ${chosen}` };
+      });
   }
 
   updateStream(sm) {
@@ -526,9 +530,12 @@ function edge(from, to, consumer, refs) {
   return path;
 }
 
+/** The fields of a consumer's running design (engine `Design`); a knob on any other field rebuilds the run. */
+const DESIGN_FIELDS = new Set(["ack_mode", "retry", "idempotency", "ordering", "prefetch", "instances", "tolerant_reader", "upcast", "propagate_correlation"]);
+
 /** A consumer's design as short tags, each with the design field it shows:
- * "ack after work · retry exp ×5 · dedup msg-id · ×4". `durable` is its subscription's durability, if known. */
-export function designTags(d, durable = null, fields = new Set()) {
+ * "ack after work · retry exp ×5 · dedup msg-id · ×4"; a field in `fields` (a knob sets it) always shows. */
+export function designTags(d, fields = new Set()) {
   if (!d) return [];
   // A field some knob sets is always shown, even at its quiet default.
   const knob = (field) => fields.has(field);
@@ -541,7 +548,6 @@ export function designTags(d, durable = null, fields = new Set()) {
   ];
   const ordering = d.ordering?.strategy ?? "none";
   if (ordering !== "none" || knob("ordering")) tags.push({ field: "ordering", text: { none: "any order", drop_stale: "drop stale", resequence: "resequence" }[ordering] ?? ordering });
-  if (durable !== null) tags.push({ field: "durable", text: durable ? "durable sub" : "temporary sub" });
   if (d.tolerant_reader || knob("tolerant_reader")) tags.push({ field: "tolerant_reader", text: d.tolerant_reader ? "tolerant reader" : "strict reader" });
   if (d.upcast || knob("upcast")) tags.push({ field: "upcast", text: d.upcast ? "upcast" : "no upcast" });
   if (d.propagate_correlation === false || knob("propagate_correlation")) tags.push({ field: "propagate_correlation", text: d.propagate_correlation === false ? "new corr-id" : "passes corr-id" });
