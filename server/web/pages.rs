@@ -288,4 +288,36 @@ mod tests {
         );
         assert_eq!(without_directories("a / b and c"), "a / b and c");
     }
+
+    #[test]
+    fn the_next_exercise_follows_the_part_then_the_next_part_and_the_last_has_none() {
+        let catalog = crate::exercise::Catalog::load(None);
+        let next = |id: &str| {
+            let exercise = catalog.get(id).expect("a bundled exercise");
+            let view = PlaygroundView::new(&exercise, String::new())
+                .expect("a view")
+                .with_next(&catalog);
+            view.next_id
+        };
+        let mut all = catalog.exercises();
+        all.sort_by(|a, b| (a.part, a.order, &a.title).cmp(&(b.part, b.order, &b.title)));
+        for pair in all.windows(2) {
+            assert_eq!(next(&pair[0].id), pair[1].id, "after {}", pair[0].id);
+        }
+        let last_of_part_one = all.iter().rfind(|e| e.part.number() == 1).unwrap();
+        assert_eq!(
+            catalog
+                .get(&next(&last_of_part_one.id))
+                .unwrap()
+                .part
+                .number(),
+            2,
+            "part 1 leads into part 2"
+        );
+        assert_eq!(
+            next(&all.last().unwrap().id),
+            "",
+            "the last exercise has none"
+        );
+    }
 }
