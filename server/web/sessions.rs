@@ -374,7 +374,12 @@ fn consumers_by_exercise(state: &AppState) -> String {
         .exercises()
         .iter()
         .map(|e| {
-            let names = e.scenario.consumers.iter().map(|c| c.name.clone()).collect();
+            let names = e
+                .scenario
+                .consumers
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
             (e.id.clone(), names)
         })
         .collect();
