@@ -340,8 +340,9 @@ pub struct FacilitatorPage {
     pub join_url: String,
     pub qr_href: String,
     pub exercises: Vec<CatalogEntry>,
-    /// Each exercise's consumers (exercise id → names), so the fault form offers them from a list.
-    pub consumers_json: String,
+    /// Each exercise's consumers and knobs (exercise id → names and labels): the fault form offers the
+    /// consumers from a list, and the roster names a learner's choices as the learner saw them.
+    pub exercises_json: String,
     pub js_href: String,
     pub css_href: String,
 }
@@ -361,29 +362,48 @@ async fn facilitator_page(
         join_url: format!("{}/join/{}", origin(&headers), room.code.as_str()),
         qr_href: format!("/sessions/{}/qr.svg", room.code.as_str()),
         exercises: playable(&state),
-        consumers_json: consumers_by_exercise(&state),
+        exercises_json: exercises_for_dashboard(&state),
         js_href: static_files::href("js/session-facilitator.js"),
         css_href: static_files::href("css/session.css"),
     })
 }
 
-/// `{"exercise-id": ["billing", …]}` for every playable exercise.
-fn consumers_by_exercise(state: &AppState) -> String {
-    let map: std::collections::BTreeMap<String, Vec<String>> = state
+/// `{"exercise-id": {"consumers": ["billing", …], "knobs": {"knob-id": {"label": …, "options": {"id": label}}}}}`
+/// for every playable exercise.
+fn exercises_for_dashboard(state: &AppState) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = state
         .catalog
         .exercises()
         .iter()
         .map(|e| {
-            let names = e
+            let consumers: Vec<&str> = e
                 .scenario
                 .consumers
                 .iter()
-                .map(|c| c.name.clone())
+                .map(|c| c.name.as_str())
                 .collect();
-            (e.id.clone(), names)
+            let knobs: serde_json::Map<String, serde_json::Value> = e
+                .knobs
+                .iter()
+                .map(|k| {
+                    let options: serde_json::Map<String, serde_json::Value> = k
+                        .options
+                        .iter()
+                        .map(|o| (o.id.clone(), serde_json::Value::from(o.label.clone())))
+                        .collect();
+                    (
+                        k.id.clone(),
+                        serde_json::json!({ "label": k.label, "options": options }),
+                    )
+                })
+                .collect();
+            (
+                e.id.clone(),
+                serde_json::json!({ "consumers": consumers, "knobs": knobs }),
+            )
         })
         .collect();
-    serde_json::to_string(&map).unwrap_or_else(|_| "{}".to_owned())
+    serde_json::Value::Object(map).to_string()
 }
 
 /// The playground page on a sandbox the viewer may only watch, or the facilitator may drive.

@@ -97,7 +97,7 @@ function start(root) {
           h("td", {}, h("span", { class: l.online ? "dot dot--on" : "dot", title: l.online ? "connected" : "not connected" }), l.name),
           h("td", {}, l.exercise),
           h("td", { class: l.goals_broken ? "goals goals--broken" : l.goals_total && l.goals_met === l.goals_total ? "goals goals--met" : "goals" }, goals),
-          h("td", { class: "roster__design" }, designText(l.design)),
+          h("td", { class: "roster__design" }, designText(l.design, l.exercise)),
           h("td", { class: proofClass(l.last_proof), title: l.last_proof?.failing_goal ?? "" }, proofText(l.last_proof)),
           h("td", {}, String(l.hints_used)),
           h("td", { class: "muted" }, ago(l.last_activity_ms)),
@@ -144,11 +144,28 @@ function start(root) {
   setInterval(renderRoster, 10000);
 }
 
-/** A learner's Design as it differs from the exercise's default: "knob: option, …", or "default". */
-function designText(design) {
+/** What each exercise offers the dashboard: its consumers and its knobs' labels (see the page's data). */
+let exercisesInfo = null;
+function exerciseInfo(exercise) {
+  if (!exercisesInfo) {
+    try {
+      exercisesInfo = JSON.parse(document.getElementById("fault").dataset.exercises || "{}");
+    } catch {
+      exercisesInfo = {};
+    }
+  }
+  return exercisesInfo[exercise] ?? { consumers: [], knobs: {} };
+}
+
+/** A learner's Design as it differs from the exercise's default, in the labels the learner saw:
+ * "How billing recognises a message: By order (business key)", or "default". */
+function designText(design, exercise) {
   const entries = Object.entries(design ?? {});
   if (!entries.length) return "default";
-  return entries.map(([knob, option]) => `${knob}: ${option}`).join(", ");
+  const knobs = exerciseInfo(exercise).knobs;
+  return entries
+    .map(([knob, option]) => `${knobs[knob]?.label ?? knob}: ${knobs[knob]?.options?.[option] ?? option}`)
+    .join("; ");
 }
 
 /** The learner's last proof: "100/100 ✓", "62/100", or "–" when they have not proven anything yet. */
@@ -167,15 +184,8 @@ let consumersShownFor = null;
 function fillConsumers(exercise) {
   if (consumersShownFor === exercise) return;
   consumersShownFor = exercise;
-  const form = document.getElementById("fault");
-  let byExercise = {};
-  try {
-    byExercise = JSON.parse(form.dataset.consumers || "{}");
-  } catch {
-    byExercise = {};
-  }
   const select = document.getElementById("fault-target");
-  select.replaceChildren(...(byExercise[exercise] ?? []).map((name) => {
+  select.replaceChildren(...exerciseInfo(exercise).consumers.map((name) => {
     const option = document.createElement("option");
     option.value = name;
     option.textContent = name;
