@@ -16,7 +16,6 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::{ErrorPage, wants_html};
 use super::state::AppState;
 
 /// Upgrades one address may start per second, on average. Policy past it: refused with 429 and a
@@ -79,21 +78,15 @@ pub async fn limit_upgrades(
         && !peer.ip().is_loopback()
         && !state.upgrades.admit(peer.ip(), Instant::now())
     {
-        const WHAT: &str = "Too many live connections were opened from your address just now.";
-        const HOW: &str = "Wait a few seconds: the page reconnects by itself.";
-        return if wants_html(request.headers()) {
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorPage::new("Slow down", WHAT, HOW),
-            )
-                .into_response()
-        } else {
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                axum::Json(serde_json::json!({ "error": format!("{WHAT} {HOW}") })),
-            )
-                .into_response()
-        };
+        // JSON for everyone; a browser navigating gets it as a page (`error_pages`).
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(serde_json::json!({
+                "error": "Too many live connections were opened from your address just now. \
+                          Wait a few seconds: the page reconnects by itself."
+            })),
+        )
+            .into_response();
     }
     next.run(request).await
 }
