@@ -1083,3 +1083,26 @@ async fn a_learners_design_and_last_proof_reach_the_dashboard_and_the_design_sur
         "the run is built with it"
     );
 }
+
+/// The projector's spotlight only watches: its page carries no controls to press.
+#[tokio::test]
+async fn the_spotlight_page_is_read_only() {
+    let test = spawn_app(Config::default(), None).await;
+    let (code, facilitator) = test.session().await;
+    test.join(&code, "Ada").await;
+    let request = Request::builder()
+        .uri(format!("/sessions/{code}/spotlight"))
+        .header("authorization", format!("Bearer {facilitator}"))
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let response = app(test.state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let html = String::from_utf8_lossy(&body);
+    assert!(
+        html.contains("data-readonly"),
+        "the page is marked read-only"
+    );
+    assert!(html.contains("Watching: the learner drives this sandbox"));
+}

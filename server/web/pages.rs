@@ -162,6 +162,8 @@ pub struct PlaygroundView {
     /// empty for the last one.
     pub next_id: String,
     pub next_title: String,
+    /// A page that only watches (the projector's spotlight): no controls, nothing to prove.
+    pub read_only: bool,
     pub css_href: String,
     pub js_href: String,
 }
@@ -183,6 +185,7 @@ impl PlaygroundView {
             ws,
             next_id: String::new(),
             next_title: String::new(),
+            read_only: false,
             css_href: static_files::href("css/playground.css"),
             js_href: static_files::href("js/playground.js"),
         })

@@ -412,11 +412,14 @@ async fn viewer_page(
     room: &Room,
     exercise: &str,
     ws: String,
+    read_only: bool,
 ) -> Result<Response, AppError> {
     let exercise = state.catalog.get(exercise).ok_or(AppError::NotFound)?;
+    let mut view = PlaygroundView::new(&exercise, ws)?;
+    view.read_only = read_only;
     let page = PlaygroundPage {
         layout: Layout::new(),
-        page: PlaygroundView::new(&exercise, ws)?,
+        page: view,
     };
     let _ = room;
     Ok(([(CACHE_CONTROL, "no-store")], page).into_response())
@@ -441,7 +444,7 @@ async fn spotlight_page(
             .map_or_else(|| state.exercise.clone(), |l| l.run.exercise.clone())
     };
     let ws = format!("/ws/sessions/{}/spotlight", room.code.as_str());
-    viewer_page(&state, &room, &exercise, ws).await
+    viewer_page(&state, &room, &exercise, ws, true).await
 }
 
 /// `GET /sessions/{code}/stage/drive`: the facilitator's full playground on the stage.
@@ -462,7 +465,7 @@ async fn stage_drive_page(
         .clone()
         .ok_or(AppError::NotFound)?;
     let ws = format!("/ws/sessions/{}/stage", room.code.as_str());
-    viewer_page(&state, &room, &exercise, ws).await
+    viewer_page(&state, &room, &exercise, ws, false).await
 }
 
 #[derive(Debug, Template, WebTemplate)]
