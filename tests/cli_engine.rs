@@ -226,5 +226,5 @@ fn prove_reports_pass_rates_and_counterexamples() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("1 to 1000 seeds"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("between 1 and 1000 seeds"));
 }

@@ -35,20 +35,6 @@ impl Design {
             since_ms: BTreeMap::new(),
         }
     }
-
-    /// The same choices, all holding from the start (what a reset makes of a Design).
-    pub fn restarted(&self) -> Self {
-        Self::from_start(self.choices.clone())
-    }
-}
-
-/// One knob whose choice differs from the exercise's default: what the Design changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DesignChange {
-    pub knob: String,
-    pub label: String,
-    pub from: String,
-    pub to: String,
 }
 
 /// Why a Design cannot start a world.
@@ -84,27 +70,6 @@ impl Exercise {
         Ok(normal)
     }
 
-    /// The knobs these choices set away from their default, in the exercise's knob order.
-    pub fn changes(&self, choices: &Choices) -> Vec<DesignChange> {
-        self.knobs
-            .iter()
-            .filter_map(|knob| {
-                let chosen = choices.get(&knob.id)?;
-                if chosen == &knob.default {
-                    return None;
-                }
-                let label_of =
-                    |id: &str| knob.option(id).map_or(id.to_owned(), |o| o.label.clone());
-                Some(DesignChange {
-                    knob: knob.id.clone(),
-                    label: knob.label.clone(),
-                    from: label_of(&knob.default),
-                    to: label_of(chosen),
-                })
-            })
-            .collect()
-    }
-
     /// The `set_design` command that sets one live knob on `world` as it runs now, keeping
     /// every other field of the consumer's current design.
     pub fn live_command(
@@ -127,9 +92,7 @@ impl Exercise {
             })?;
         Ok(self.knob_command(knob_id, option_id, &current)?)
     }
-}
 
-impl Exercise {
     /// The option a live knob has in `world` now, read from its consumer's running design;
     /// `None` when the running value is none of the knob's options (a console action changed
     /// the instance count, say) or the knob is not live.

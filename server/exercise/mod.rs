@@ -31,7 +31,7 @@ pub mod schema;
 pub use bundled::BUNDLED;
 pub use catalog::{Catalog, CatalogEntry, WatchError, WatchHandle};
 pub use check::{CheckArgs, check};
-pub use design::{Design, DesignChange, DesignError, start_world};
+pub use design::{Design, DesignError, start_world};
 pub use goals::{Goal, GoalState, GoalStatus, GoalTracker};
 pub use load::LoadError;
 pub use model::{

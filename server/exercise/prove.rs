@@ -38,10 +38,19 @@ pub struct ProofRequest {
 /// Why a proof cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum ProofError {
-    #[error("a proof runs 1 to {MAX_PROOF_SEEDS} seeds; {0} is out of range")]
+    #[error("a proof runs between 1 and {MAX_PROOF_SEEDS} seeds; {0} is out of range")]
     Seeds(u32),
     #[error(transparent)]
     Run(#[from] RunError),
+}
+
+/// Refuses a seed count outside `1..=MAX_PROOF_SEEDS`, with the sentence a learner reads.
+pub fn check_seeds(seeds: u32) -> Result<(), ProofError> {
+    if (1..=MAX_PROOF_SEEDS).contains(&seeds) {
+        Ok(())
+    } else {
+        Err(ProofError::Seeds(seeds))
+    }
 }
 
 /// The result of a proof.
@@ -144,9 +153,7 @@ pub fn prove(
     request: &ProofRequest,
     progress: &mut dyn FnMut(u32, u32) -> bool,
 ) -> Result<Option<ProofReport>, ProofError> {
-    if !(1..=MAX_PROOF_SEEDS).contains(&request.seeds) {
-        return Err(ProofError::Seeds(request.seeds));
-    }
+    check_seeds(request.seeds)?;
     let started = Instant::now();
     let choices = exercise
         .normalize(&request.choices)
@@ -354,7 +361,7 @@ fn join_sentence(parts: &[String]) -> String {
     }
 }
 
-fn capitalize(text: &str) -> String {
+pub(crate) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -10,7 +10,7 @@ pub mod workloads;
 
 pub use bench::{BenchArgs, bench, run_workload};
 pub use duration::parse_duration;
-pub use prove::{ProveArgs, prove_command, write_report as write_proof};
+pub use prove::{ProveArgs, prove_command};
 pub use run::{RunArgs, run};
 pub use scenario_file::{
     MAX_SCENARIO_FILE_BYTES, ScenarioFileError, load_scenario, parse_scenario,

@@ -85,7 +85,7 @@ pub fn prove_command(args: ProveArgs) -> ExitCode {
 }
 
 /// The report for a person: the verdict, a line per goal, and each counterexample.
-pub fn write_report(out: &mut dyn Write, report: &ProofReport) -> std::io::Result<()> {
+fn write_report(out: &mut dyn Write, report: &ProofReport) -> std::io::Result<()> {
     let design = if report.design.is_empty() {
         "the default design".to_owned()
     } else {

@@ -62,7 +62,6 @@ pub fn frame(seq: u64, run: &mut Run, controls: Controls) -> Arc<Broadcast> {
     let goals = run.goals();
     let at = run.now();
     let finished = run.finished();
-    let design = run.design().clone();
     let (events, markers) = run.take_pending();
     let message = ServerMessage::Frame(Frame {
         seq,
@@ -73,8 +72,8 @@ pub fn frame(seq: u64, run: &mut Run, controls: Controls) -> Arc<Broadcast> {
         events: &events,
         metrics: &metrics,
         goals: &goals,
-        markers,
-        design: &design,
+        markers: &run.markers()[markers],
+        design: run.design(),
         sent_at_us: unix_micros(),
     });
     Arc::new(Broadcast {

@@ -16,12 +16,16 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::exercise::prove::{MAX_PROOF_SEEDS, ProofBrief, ProofReport, ProofRequest, prove};
+use crate::exercise::prove::{
+    ProofBrief, ProofReport, ProofRequest, capitalize, check_seeds, prove,
+};
 use crate::exercise::{Design, Exercise};
 
 use super::protocol::{self, ErrorCode, ServerMessage};
 use super::run::Refusal;
 use super::run_file::{RunFile, TimedCommand};
+// A client that does not read loses a message instead of stalling a worker.
+use super::runtime::send_reply as send;
 
 /// Proofs waiting for a worker. Past it a new proof is refused with "busy" rather than queued
 /// behind a wait nobody would sit through.
@@ -119,15 +123,12 @@ impl ProofPool {
         reply: mpsc::Sender<Utf8Bytes>,
         on_proven: Option<OnProven>,
     ) -> Result<ProofTicket, Refusal> {
-        if !(1..=MAX_PROOF_SEEDS).contains(&request.seeds) {
-            return Err(Refusal::new(
+        check_seeds(request.seeds).map_err(|error| {
+            Refusal::new(
                 ErrorCode::BadRequest,
-                format!(
-                    "A proof runs between 1 and {MAX_PROOF_SEEDS} seeds; {} is out of range.",
-                    request.seeds
-                ),
-            ));
-        }
+                format!("{}.", capitalize(&error.to_string())),
+            )
+        })?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Refusal::new(ErrorCode::Internal, "Something went wrong on the server.")
         })?;
@@ -329,11 +330,4 @@ fn queued(position: usize) -> Utf8Bytes {
 
 fn cancelled(message: &str) -> Utf8Bytes {
     protocol::encode(&ServerMessage::ProofCancelled { message })
-}
-
-/// Queues an answer for one client; a client that does not read loses it instead of stalling a worker.
-fn send(reply: &mpsc::Sender<Utf8Bytes>, text: Utf8Bytes) {
-    if reply.try_send(text).is_err() {
-        tracing::debug!("a client's reply queue is full or closed; a proof message was dropped");
-    }
 }

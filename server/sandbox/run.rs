@@ -184,23 +184,14 @@ impl Run {
     pub fn choose(&mut self, knob_id: &str, option_id: &str) -> Result<Chosen, Refusal> {
         let not_allowed =
             |e: &dyn std::fmt::Display| Refusal::new(ErrorCode::NotAllowed, e.to_string());
-        let knob = self
-            .exercise
-            .knob(knob_id)
-            .ok_or_else(|| not_allowed(&crate::exercise::KnobError::UnknownKnob(knob_id.into())))?;
-        if knob.option(option_id).is_none() {
-            return Err(not_allowed(&crate::exercise::KnobError::UnknownOption {
-                knob: knob_id.into(),
-                option: option_id.into(),
-            }));
-        }
-        let live = knob.live;
         let mut choices = self.design.choices.clone();
         choices.insert(knob_id.to_owned(), option_id.to_owned());
+        // Refuses an unknown knob or option before anything changes.
         let choices = self
             .exercise
             .normalize(&choices)
             .map_err(|e| not_allowed(&e))?;
+        let live = self.exercise.knob(knob_id).is_some_and(|k| k.live);
         if choices == self.design.choices {
             return Ok(Chosen::Unchanged);
         }
@@ -285,12 +276,12 @@ impl Run {
         self.overflowed
     }
 
-    /// Takes the events and markers for the next frame.
-    pub fn take_pending(&mut self) -> (Vec<TraceEvent>, &[Marker]) {
+    /// Takes the events for the next frame, and the range of `markers()` it reports.
+    pub fn take_pending(&mut self) -> (Vec<TraceEvent>, std::ops::Range<usize>) {
         let events = std::mem::take(&mut self.pending);
         let from = std::mem::replace(&mut self.markers_sent, self.markers.len());
         self.overflowed = false;
-        (events, &self.markers[from..])
+        (events, from..self.markers.len())
     }
 
     /// Forgets what a snapshot is about to tell every client anyway.

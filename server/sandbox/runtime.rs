@@ -444,7 +444,7 @@ impl Task {
 
 /// Queues an answer for one client. A client whose queue is full is not reading; its answer is dropped
 /// rather than holding up the sandbox, and the rate limit keeps such answers few.
-fn send_reply(reply: &mpsc::Sender<Utf8Bytes>, text: Utf8Bytes) {
+pub(crate) fn send_reply(reply: &mpsc::Sender<Utf8Bytes>, text: Utf8Bytes) {
     if reply.try_send(text).is_err() {
         tracing::debug!("a client's reply queue is full or closed; reply dropped");
     }
