@@ -231,3 +231,21 @@ async fn unknown_paths_get_the_custom_404_page_without_internal_detail() {
         assert_security_headers(&reply);
     }
 }
+
+#[tokio::test]
+async fn broker_notes_name_every_setting_in_four_brokers() {
+    let reply = get("/api/brokers").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let notes = json["notes"].as_array().unwrap();
+    let max = notes
+        .iter()
+        .find(|n| n["target"] == "channel" && n["field"] == "max_deliveries")
+        .expect("a note for max deliveries");
+    for broker in ["engine", "rabbitmq", "kafka", "sqs", "nats", "counting"] {
+        assert!(
+            max[broker].as_str().is_some_and(|t| !t.is_empty()),
+            "{broker}"
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! - `design`: the learner's [`Design`] (every knob choice) and [`start_world`], the one way a
 //!   Design becomes a running world for the page, `check`, `prove` and `run`.
 //! - `load`: text to a checked exercise; errors with file, line, column and field.
+//! - `brokers`: what RabbitMQ, Kafka, SQS/SNS and NATS JetStream call each setting (`GET /api/brokers`).
 //! - `markdown`: instructions, hints and debrief to safe HTML.
 //! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run.
 //! - `catalog`: bundled and on-disk exercises, errors per file, reloads on change.
@@ -15,6 +16,7 @@
 //! - `prove`: a Design over many seeded chaos runs: pass rate per goal, shrunk counterexamples.
 //! - `check`: the `check` subcommand: every exercise, default and solution, many seeds.
 //! - `schema`: the `schema` subcommand: the JSON Schema of the format.
+pub mod brokers;
 mod bundled;
 pub mod catalog;
 pub mod chaos;

@@ -50,6 +50,20 @@ pub async fn exercises(State(state): State<AppState>) -> Json<Vec<CatalogEntry>>
     Json(entries)
 }
 
+/// `GET /api/brokers`: what real brokers call each knob kind and channel setting, so the page can show a
+/// note next to a knob (look one up by the knob's target kind and field).
+pub async fn brokers() -> Json<BrokerNotes> {
+    Json(BrokerNotes {
+        notes: crate::exercise::brokers::NOTES,
+    })
+}
+
+/// `GET /api/brokers` answer.
+#[derive(Debug, Serialize)]
+pub struct BrokerNotes {
+    pub notes: &'static [crate::exercise::brokers::BrokerNote],
+}
+
 /// `POST /api/sandboxes` with `{"exercise":"id","seed":optional}`: 201, 400, 404 or 503.
 pub async fn create_sandbox(
     State(state): State<AppState>,

@@ -33,6 +33,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/static/{*path}", get(static_files::serve_static))
         .route("/api/exercises", get(api::exercises))
+        .route("/api/brokers", get(api::brokers))
         .route("/api/sandboxes", post(api::create_sandbox))
         .route("/ws/sandboxes/{id}", get(ws::sandbox_socket))
         .route("/facilitator", get(facilitator_key::open_link))
