@@ -13,6 +13,7 @@ import { Goals } from "./goals.js";
 import { Controls, setupTabs } from "./controls.js";
 import { DesignPanel, parseKnobs } from "./design.js";
 import { Success } from "./success.js";
+import { showTimer } from "./room-timer.js";
 
 const root = document.getElementById("playground");
 if (root) start(root);
@@ -161,6 +162,7 @@ function start(root) {
       case "dead_letters": controls.showDeadLetters(m); break;
       case "run_file": controls.download(m.run); break;
       case "notice": toast(m.message); break;
+      case "timer": showTimer(m); break;
       case "error":
         design.handle(m);
         toast(m.message, "error");
