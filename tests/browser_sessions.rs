@@ -202,7 +202,7 @@ async fn facilitator_and_learner_in_two_browsers() {
     wait_until(
         host,
         "the learner in the roster",
-        "[...document.querySelectorAll('#roster tr')].some(tr => tr.textContent.includes('Ada') && tr.textContent.includes('session-browser') && tr.querySelector('.dot--on'))",
+        "[...document.querySelectorAll('#roster tr')].some(tr => tr.textContent.includes('Ada') && tr.querySelector('.dot--on')) && document.querySelector('#bar-exercise').textContent === 'Billing and its dependency'",
     )
     .await;
     screenshot(host, "session-dashboard-joined").await;
@@ -212,7 +212,7 @@ async fn facilitator_and_learner_in_two_browsers() {
     wait_until(
         host,
         "one hint used on the dashboard",
-        "[...document.querySelectorAll('#roster tr')].some(tr => tr.textContent.includes('Ada') && tr.children[5]?.textContent === '1')",
+        "[...document.querySelectorAll('#roster tr')].some(tr => tr.textContent.includes('Ada') && tr.children[4]?.textContent === '1 / 2')",
     )
     .await;
 

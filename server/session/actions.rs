@@ -1,5 +1,6 @@
 //! The facilitator's actions on a whole room: push an exercise, pause or resume everyone, a fault in
 //! every sandbox, the spotlight, hints and the solution, the shared stage.
+use super::timer::{self, Timer};
 use super::*;
 
 /// A facilitator's action on the whole room, `POST /api/sessions/{code}/actions`.
@@ -27,6 +28,16 @@ pub enum Action {
     OpenStage {
         exercise: String,
     },
+    /// Start the countdown: `minutes`, or the exercise's own estimate when left out.
+    StartTimer {
+        #[serde(default)]
+        minutes: Option<f64>,
+    },
+    StopTimer,
+    /// Show the countdown on learners' pages, or hide it.
+    ShowTimer {
+        to_learners: bool,
+    },
     End,
 }
 
@@ -53,6 +64,9 @@ impl Sessions {
             Action::RevealHint => self.reveal_hint(room)?,
             Action::RevealSolution => self.reveal_solution(room)?,
             Action::OpenStage { exercise } => self.open_stage(room, &exercise).await?,
+            Action::StartTimer { minutes } => self.start_timer(room, minutes)?,
+            Action::StopTimer => self.set_timer(room, Some(None), None),
+            Action::ShowTimer { to_learners } => self.set_timer(room, None, Some(to_learners)),
             Action::End => {
                 self.end(room).await;
                 "The session has ended.".to_owned()
@@ -74,11 +88,14 @@ impl Sessions {
             .get(exercise)
             .ok_or_else(|| SessionError::UnknownExercise(exercise.to_owned()))?;
         let mut replaced = Vec::new();
+        let now = now_ms();
         let rows = {
             let mut state = room.lock();
             state.exercise = exercise.to_owned();
             state.hints_revealed = 0;
             state.solution_revealed = false;
+            // The old exercise's countdown means nothing for the new one.
+            state.timer = None;
             state
                 .learners
                 .iter_mut()
@@ -86,6 +103,8 @@ impl Sessions {
                     learner.run = SavedRun::fresh(exercise, entry.default_seed);
                     learner.goals.clear();
                     learner.hints_used = 0;
+                    learner.last_proof = None;
+                    learner.start_exercise(now);
                     // The old sandbox ends below, once its connections are told why.
                     replaced.extend(learner.sandbox.take());
                     (
@@ -260,6 +279,57 @@ impl Sessions {
         ))
     }
 
+    fn start_timer(&self, room: &Arc<Room>, minutes: Option<f64>) -> Result<String, SessionError> {
+        let minutes = match minutes {
+            Some(minutes) => minutes,
+            None => {
+                let exercise = room.lock().exercise.clone();
+                let entry = self
+                    .inner
+                    .catalog
+                    .get(&exercise)
+                    .ok_or(SessionError::UnknownExercise(exercise))?;
+                f64::from(entry.minutes)
+            }
+        };
+        let timer = Timer::start(minutes, now_ms())?;
+        Ok(self.set_timer(room, Some(Some(timer)), None))
+    }
+
+    /// Changes the timer (`Some(None)` stops it) or who sees it, and tells learners what they now see.
+    fn set_timer(
+        &self,
+        room: &Arc<Room>,
+        timer: Option<Option<Timer>>,
+        to_learners: Option<bool>,
+    ) -> String {
+        let now = now_ms();
+        let (shown, message) = {
+            let mut state = room.lock();
+            if let Some(timer) = timer {
+                state.timer = timer;
+            }
+            if let Some(to_learners) = to_learners {
+                state.timer_for_learners = to_learners;
+            }
+            let message = match (state.timer, state.timer_for_learners) {
+                (None, _) => "Timer stopped.".to_owned(),
+                (Some(timer), shown) => format!(
+                    "Timer: {} left{}.",
+                    minutes_text(timer.remaining_ms(now)),
+                    if shown {
+                        ", shown to learners"
+                    } else {
+                        ", for you only"
+                    }
+                ),
+            };
+            (state.learners_timer(now), message)
+        };
+        room.tell_learners(Outside::Text(timer::learner_message(shown)));
+        message
+    }
+
     fn reveal_solution(&self, room: &Arc<Room>) -> Result<String, SessionError> {
         let exercise = {
             let mut state = room.lock();
@@ -309,5 +379,15 @@ impl Sessions {
             "The shared stage is open: watch it and volunteer from the session page.",
         )));
         Ok(format!("The stage is open on “{}”.", entry.title))
+    }
+}
+
+/// "12 min", "45 s": a duration as the facilitator reads it.
+fn minutes_text(ms: u64) -> String {
+    let seconds = ms.div_ceil(1_000);
+    if seconds >= 60 {
+        format!("{} min", seconds.div_ceil(60))
+    } else {
+        format!("{seconds} s")
     }
 }

@@ -11,6 +11,9 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 
+use crate::exercise::Catalog;
+
+use super::aggregate::RoomAggregate;
 use super::room::{LearnerView, Room, SessionView};
 
 /// The longest a change waits before it is sent: also the shortest time between two updates.
@@ -26,10 +29,15 @@ pub enum DashboardMessage<'a> {
     Roster {
         session: &'a SessionView,
         learners: &'a [LearnerView],
+        /// The room as a whole; `None` while its exercise is not in the catalog.
+        room: Option<&'a RoomAggregate>,
         store_error: Option<&'a str>,
     },
-    /// Changed roster lines.
-    Learners { learners: &'a [LearnerView] },
+    /// Changed roster lines, and the room as a whole after the change.
+    Learners {
+        learners: &'a [LearnerView],
+        room: Option<&'a RoomAggregate>,
+    },
     /// The room's settings changed.
     Session { session: &'a SessionView },
     /// Something to tell the facilitator (a fault's outcome, a store failing).
@@ -101,7 +109,7 @@ impl Feed {
 }
 
 /// Sends the room's dirty lines every [`COALESCE`] while there are any; ends with the room.
-pub async fn run_feed(room: Weak<Room>) {
+pub async fn run_feed(room: Weak<Room>, catalog: Catalog) {
     loop {
         // Wait without holding the room, so an ended room can be dropped meanwhile. `notify_one` keeps a
         // permit when nobody waits, so a mark made before the wait starts is not lost.
@@ -116,17 +124,36 @@ pub async fn run_feed(room: Weak<Room>) {
         if room.ended() {
             return;
         }
-        send_dirty(&room);
+        send_dirty(&room, &catalog);
     }
 }
 
-fn send_dirty(room: &Arc<Room>) {
+fn send_dirty(room: &Arc<Room>, catalog: &Catalog) {
     let ids = room.feed.take();
     if ids.is_empty() {
         return;
     }
-    let learners = room.views(Some(&ids));
+    // Every line feeds the aggregate; only the changed ones are sent.
+    let everyone = room.views(None);
+    let exercise = room.lock().exercise.clone();
+    let aggregate = aggregate(catalog, &exercise, &everyone);
+    let learners: Vec<LearnerView> = everyone
+        .into_iter()
+        .filter(|l| ids.binary_search(&l.id).is_ok())
+        .collect();
     room.feed.send(&DashboardMessage::Learners {
         learners: &learners,
+        room: aggregate.as_ref(),
     });
+}
+
+/// The room as a whole on `exercise`, when the catalog has it.
+pub fn aggregate(
+    catalog: &Catalog,
+    exercise: &str,
+    learners: &[LearnerView],
+) -> Option<RoomAggregate> {
+    catalog
+        .get(exercise)
+        .map(|exercise| RoomAggregate::of(&exercise, learners))
 }

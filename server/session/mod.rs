@@ -4,7 +4,9 @@
 //! # Layout
 //! - `code`: join codes (`K7M-Q4X`). `token`: secret tokens and their hashes.
 //! - `room`: one session in memory: settings, roster, each learner's run.
-//! - `dashboard`: coalesced roster updates to the facilitator's dashboards.
+//! - `dashboard`: coalesced roster updates to the facilitator's dashboards, with `aggregate`: the room as
+//!   a whole (per-goal counts, the design distribution), in counts and ids, never names.
+//! - `timer`: the room's countdown. `results`: the CSV and JSON the facilitator keeps.
 //! - `stage`: the shared stage and who may act on which instance.
 //! - `store`: SQLite in the data directory, written by one thread; restored at start.
 //! - `persist`: restoring at start, the save every second and the idle sweep, the last save at exit.
@@ -14,14 +16,17 @@
 //! Session sandboxes live in their own [`SandboxManager`], so the open `/ws/sandboxes/{id}` route cannot
 //! reach them: only the session routes, after checking a token, hand one to a connection.
 mod actions;
+pub mod aggregate;
 pub mod code;
 pub mod dashboard;
 pub mod error;
 mod persist;
+pub mod results;
 pub mod room;
 pub mod stage;
 mod stage_actions;
 pub mod store;
+pub mod timer;
 pub mod token;
 
 use std::collections::HashMap;
@@ -57,7 +62,7 @@ pub use token::{Token, TokenHash};
 
 use dashboard::DashboardMessage;
 use room::{GoalBrief, Learner, RoomState, SavedRun};
-use stage::{Stage, Volunteer};
+use stage::Volunteer;
 use store::{LearnerRow, Saved, VolunteerRow};
 
 /// How often stored virtual times and activity are brought up to date, and idle sessions looked for.
@@ -174,16 +179,7 @@ impl Sessions {
                     break code;
                 }
             };
-            let state = RoomState {
-                exercise: exercise.to_owned(),
-                hints_revealed: 0,
-                solution_revealed: false,
-                spotlight: None,
-                last_activity_ms: now_ms(),
-                learners: Vec::new(),
-                by_token: HashMap::new(),
-                stage: Stage::default(),
-            };
+            let state = RoomState::new(exercise, now_ms());
             let room = Arc::new(Room::new(
                 code.clone(),
                 token.hash(),
@@ -194,7 +190,7 @@ impl Sessions {
             rooms.insert(code, room.clone());
             room
         };
-        ensure_feed(&room);
+        ensure_feed(&room, &self.inner.catalog);
         self.store().session(room.session_row()).await;
         tracing::info!(session = %room.code, %exercise, "session started");
         Ok((room, token))
@@ -208,7 +204,7 @@ impl Sessions {
             .get(&code)
             .cloned()
             .ok_or(SessionError::NotFound)?;
-        ensure_feed(&room);
+        ensure_feed(&room, &self.inner.catalog);
         Ok(room)
     }
 
@@ -248,6 +244,7 @@ impl Sessions {
             let run = SavedRun::fresh(&exercise, self.default_seed(&exercise));
             let mut learner = Learner::new(id, name, token.hash(), run);
             learner.last_activity_ms = now_ms();
+            learner.start_exercise(learner.last_activity_ms);
             state.last_activity_ms = learner.last_activity_ms;
             state.by_token.insert(token.hash(), id);
             let row = learner.row(&room.code);
@@ -376,7 +373,7 @@ impl Sessions {
                 let mut state = room.lock();
                 state.last_activity_ms = now;
                 if let Some(entry) = state.learners.get_mut(learner as usize) {
-                    entry.last_activity_ms = now;
+                    entry.note(message, now);
                 }
             }
             room.feed.mark(learner);
@@ -475,11 +472,13 @@ impl Sessions {
     pub fn roster(&self, room: &Room) -> Utf8Bytes {
         let session = room.summary(self.inner.limits.max_learners.get());
         let learners = room.views(None);
+        let aggregate = dashboard::aggregate(&self.inner.catalog, &session.exercise, &learners);
         let health = self.store().health();
         let store_error = health.borrow().clone();
         DashboardMessage::Roster {
             session: &session,
             learners: &learners,
+            room: aggregate.as_ref(),
             store_error: store_error.as_deref(),
         }
         .encode()
@@ -527,11 +526,7 @@ async fn watch_sandbox(sessions: Sessions, room: Weak<Room>, owner: Owner, handl
                     if learner.sandbox.as_ref().map(|s| s.id) != Some(handle.id) {
                         return;
                     }
-                    let goals = GoalBrief::of(&current.goals);
-                    if goals != learner.goals {
-                        learner.goals = goals;
-                        learner.goals_changed_us = unix_micros();
-                    }
+                    learner.set_goals(GoalBrief::of(&current.goals), unix_micros());
                     learner.run.seed = current.seed;
                     learner.run.log = current.log.clone();
                     learner.run.at = current.at;
@@ -576,9 +571,9 @@ async fn watch_sandbox(sessions: Sessions, room: Weak<Room>, owner: Owner, handl
 }
 
 /// Starts the room's dashboard feed once.
-fn ensure_feed(room: &Arc<Room>) {
+fn ensure_feed(room: &Arc<Room>, catalog: &Catalog) {
     if room.start_feed() {
-        tokio::spawn(dashboard::run_feed(Arc::downgrade(room)));
+        tokio::spawn(dashboard::run_feed(Arc::downgrade(room), catalog.clone()));
     }
 }
 

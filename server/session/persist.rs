@@ -36,16 +36,9 @@ impl Sessions {
                 tracing::warn!(code = %row.code, "skipping a stored session with an invalid code");
                 continue;
             };
-            let mut state = RoomState {
-                exercise: row.exercise.clone(),
-                hints_revealed: row.hints_revealed,
-                solution_revealed: row.solution_revealed,
-                spotlight: None,
-                last_activity_ms: row.last_activity_ms,
-                learners: Vec::new(),
-                by_token: HashMap::new(),
-                stage: Stage::default(),
-            };
+            let mut state = RoomState::new(&row.exercise, row.last_activity_ms);
+            state.hints_revealed = row.hints_revealed;
+            state.solution_revealed = row.solution_revealed;
             for l in learners.remove(&row.code).unwrap_or_default() {
                 if l.id as usize != state.learners.len() {
                     tracing::warn!(session = %row.code, learner = l.id, "skipping a stored learner out of sequence");
@@ -61,6 +54,8 @@ impl Sessions {
                 learner.hints_used = l.hints_used;
                 learner.goals = GoalBrief::parse_stored(&l.goals_json);
                 learner.last_activity_ms = l.last_activity_ms;
+                // When the learner started is not stored: "time to all met" stays unknown for them.
+                learner.effort.last_change_ms = l.last_activity_ms;
                 state.by_token.insert(token, l.id);
                 state.learners.push(learner);
             }

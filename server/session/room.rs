@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -15,12 +16,14 @@ use crate::exercise::prove::ProofBrief;
 use crate::exercise::{Choices, Design, GoalState, GoalStatus};
 use crate::sandbox::SandboxHandle;
 use crate::sandbox::client::Outside;
+use crate::sandbox::protocol::ClientMessage;
 use crate::sandbox::run_file::TimedCommand;
 
 use super::code::JoinCode;
 use super::dashboard::Feed;
 use super::stage::Stage;
 use super::store::{LearnerRow, SandboxRow, SessionRow};
+use super::timer::{Timer, TimerView};
 use super::token::TokenHash;
 
 /// Notices buffered per connection stream. A connection that misses some keeps its sandbox; notices are
@@ -155,6 +158,9 @@ pub struct Learner {
     pub run: SavedRun,
     /// The verdict of the learner's last proof, while the server runs.
     pub last_proof: Option<ProofBrief>,
+    /// How the learner has been working on the room's exercise: what the "stuck" flags and the results
+    /// are made of.
+    pub effort: Effort,
     pub sandbox: Option<SandboxHandle>,
     /// This learner's open connections: notices, and "close: your sandbox changed".
     pub outside: broadcast::Sender<Outside>,
@@ -172,6 +178,7 @@ impl Learner {
             goals_changed_us: 0,
             run,
             last_proof: None,
+            effort: Effort::default(),
             sandbox: None,
             outside: broadcast::channel(OUTSIDE_BUFFER).0,
         }
@@ -216,8 +223,70 @@ impl Learner {
             goals_changed_us: self.goals_changed_us,
             design: self.run.design.choices.clone(),
             last_proof: self.last_proof.clone(),
+            last_change_ms: self.effort.last_change_ms,
+            resets_while_broken: self.effort.resets_while_broken,
+            all_met_after_ms: self.effort.all_met_after_ms,
         }
     }
+
+    /// Notes a message from the learner's page at wall-clock `now`: a command, a knob change, a reset or
+    /// an imported run counts as a change; a reset while a goal is broken is counted.
+    pub fn note(&mut self, message: &ClientMessage, now: u64) {
+        self.last_activity_ms = now;
+        let changes = matches!(
+            message,
+            ClientMessage::Command { .. }
+                | ClientMessage::Choose { .. }
+                | ClientMessage::Reset { .. }
+                | ClientMessage::Import { .. }
+        );
+        if changes {
+            self.effort.last_change_ms = now;
+        }
+        if matches!(message, ClientMessage::Reset { .. })
+            && self.goals.iter().any(|g| g.state == GoalState::Broken)
+        {
+            self.effort.resets_while_broken = self.effort.resets_while_broken.saturating_add(1);
+        }
+    }
+
+    /// Takes the goals the learner's sandbox reports at wall-clock `now`; true when they changed. The
+    /// first time every goal is met at once is kept, as time since the learner started the exercise.
+    pub fn set_goals(&mut self, goals: Vec<GoalBrief>, now_us: u64) -> bool {
+        if goals == self.goals {
+            return false;
+        }
+        let all_met = !goals.is_empty() && goals.iter().all(|g| g.state == GoalState::Met);
+        if all_met && self.effort.all_met_after_ms.is_none() && self.effort.started_ms > 0 {
+            self.effort.all_met_after_ms =
+                Some((now_us / 1_000).saturating_sub(self.effort.started_ms));
+        }
+        self.goals = goals;
+        self.goals_changed_us = now_us;
+        true
+    }
+
+    /// The learner starts an exercise afresh at wall-clock `now` (joined, or the facilitator pushed one).
+    pub fn start_exercise(&mut self, now: u64) {
+        self.effort = Effort {
+            started_ms: now,
+            last_change_ms: now,
+            ..Effort::default()
+        };
+    }
+}
+
+/// How a learner has been working on the room's exercise, kept while the server runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effort {
+    /// Wall-clock milliseconds when the learner started the exercise.
+    pub started_ms: u64,
+    /// Wall-clock milliseconds of the last command, knob change, reset or import (or the start).
+    pub last_change_ms: u64,
+    /// Resets made while a goal was broken: trying the same thing again.
+    pub resets_while_broken: u32,
+    /// How long after the start every goal was first met at once.
+    pub all_met_after_ms: Option<u64>,
 }
 
 /// A roster line, as JSON for the dashboard. Names are shown with `textContent`.
@@ -239,6 +308,12 @@ pub struct LearnerView {
     /// The learner's Design as it differs from the exercise's default: knob id → option id.
     pub design: Choices,
     pub last_proof: Option<ProofBrief>,
+    /// Wall-clock milliseconds of the learner's last command or knob change: the dashboard flags a
+    /// learner as stuck after the facilitator's chosen number of minutes without one.
+    pub last_change_ms: u64,
+    pub resets_while_broken: u32,
+    /// How long the learner took to meet every goal at once, the first time.
+    pub all_met_after_ms: Option<u64>,
 }
 
 /// The room's own settings and the roster.
@@ -252,6 +327,46 @@ pub struct RoomState {
     pub learners: Vec<Learner>,
     pub by_token: HashMap<TokenHash, u32>,
     pub stage: Stage,
+    /// The countdown for the current exercise, when the facilitator started one.
+    pub timer: Option<Timer>,
+    /// Whether learners see the countdown on their pages.
+    pub timer_for_learners: bool,
+}
+
+impl RoomState {
+    pub fn new(exercise: &str, last_activity_ms: u64) -> Self {
+        Self {
+            exercise: exercise.to_owned(),
+            hints_revealed: 0,
+            solution_revealed: false,
+            spotlight: None,
+            last_activity_ms,
+            learners: Vec::new(),
+            by_token: HashMap::new(),
+            stage: Stage::default(),
+            timer: None,
+            timer_for_learners: false,
+        }
+    }
+
+    /// A new connection of `learner`'s: it hears the room's notices, and is greeted after its snapshot with
+    /// the countdown when learners are shown one.
+    pub fn subscribe_learner(
+        &self,
+        learner: &Learner,
+    ) -> (broadcast::Receiver<Outside>, Option<Utf8Bytes>) {
+        let greeting = self
+            .learners_timer(super::now_ms())
+            .map(|timer| super::timer::learner_message(Some(timer)));
+        (learner.outside.subscribe(), greeting)
+    }
+
+    /// The countdown learners are shown: `None` when there is none or it is for the facilitator only.
+    pub fn learners_timer(&self, now: u64) -> Option<TimerView> {
+        self.timer
+            .filter(|_| self.timer_for_learners)
+            .map(|timer| timer.view(now))
+    }
 }
 
 #[derive(Debug)]
@@ -356,6 +471,8 @@ impl Room {
             max_learners,
             stage: state.stage.exercise.clone(),
             volunteers: state.stage.volunteers(),
+            timer: state.timer.map(|timer| timer.view(super::now_ms())),
+            timer_for_learners: state.timer_for_learners,
         }
     }
 
@@ -393,6 +510,8 @@ pub struct SessionView {
     pub max_learners: usize,
     pub stage: Option<String>,
     pub volunteers: Vec<super::stage::VolunteerView>,
+    pub timer: Option<TimerView>,
+    pub timer_for_learners: bool,
 }
 
 /// A display name as typed, trimmed and cut; `None` when nothing is left.

@@ -15,7 +15,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Form, Path, Query, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
+use axum::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -25,9 +27,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::exercise::CatalogEntry;
 use crate::sandbox::SandboxHandle;
+use crate::session::results::Results;
 use crate::session::{Action, Room, SessionError, Sessions, StageAction};
 use crate::web::pages::{Layout, PlaygroundPage, PlaygroundView};
-use crate::web::ws::{self, Guard, Outside, Policy, same_origin};
+use crate::web::ws::{self, Policy, same_origin};
 use crate::web::{AppError, AppState, static_files};
 
 /// The session routes, merged into [`crate::web::app`].
@@ -51,6 +54,8 @@ pub fn routes() -> Router<AppState> {
             post(facilitator_sign_in),
         )
         .route("/api/sessions/{code}/roster", get(roster))
+        .route("/api/sessions/{code}/results.csv", get(results_csv))
+        .route("/api/sessions/{code}/results.json", get(results_json))
         .route("/api/sessions/{code}/actions", post(action))
         .route("/api/sessions/{code}/stage", post(stage_action))
         .route("/ws/sessions/{code}/sandbox", get(sandbox_socket))
@@ -343,8 +348,18 @@ pub struct FacilitatorPage {
     /// Each exercise's consumers and knobs (exercise id → names and labels): the fault form offers the
     /// consumers from a list, and the roster names a learner's choices as the learner saw them.
     pub exercises_json: String,
+    /// Each exercise's debrief questions and solution, for the debrief on the projector.
+    pub debriefs: Vec<DebriefView>,
     pub js_href: String,
     pub css_href: String,
+}
+
+/// An exercise's debrief questions and its solution's explanation, as safe HTML from the loader.
+#[derive(Debug)]
+pub struct DebriefView {
+    pub id: String,
+    pub questions: Vec<String>,
+    pub solution_html: String,
 }
 
 /// `GET /sessions/{code}/facilitate`: the dashboard. The page holds no secret: its script reads the
@@ -363,13 +378,23 @@ async fn facilitator_page(
         qr_href: format!("/sessions/{}/qr.svg", room.code.as_str()),
         exercises: playable(&state),
         exercises_json: exercises_for_dashboard(&state),
+        debriefs: state
+            .catalog
+            .exercises()
+            .iter()
+            .map(|e| DebriefView {
+                id: e.id.clone(),
+                questions: e.debrief.clone(),
+                solution_html: e.solution.explanation_html.clone(),
+            })
+            .collect(),
         js_href: static_files::href("js/session-facilitator.js"),
         css_href: static_files::href("css/session.css"),
     })
 }
 
-/// `{"exercise-id": {"consumers": ["billing", …], "knobs": {"knob-id": {"label": …, "options": {"id": label}}}}}`
-/// for every playable exercise.
+/// `{"exercise-id": {"title": …, "minutes": 20, "consumers": ["billing", …], "channels": […], "services": […],
+/// "knobs": {"knob-id": {"label": …, "options": {"id": label}}}}}` for every playable exercise.
 fn exercises_for_dashboard(state: &AppState) -> String {
     let map: serde_json::Map<String, serde_json::Value> = state
         .catalog
@@ -397,9 +422,26 @@ fn exercises_for_dashboard(state: &AppState) -> String {
                     )
                 })
                 .collect();
+            let channels: Vec<String> =
+                e.scenario.channels.iter().map(|c| c.name.clone()).collect();
+            // What a link fault can aim at: every service that talks to the broker.
+            let services: Vec<&str> = e
+                .scenario
+                .producers
+                .iter()
+                .map(|p| p.name.as_str())
+                .chain(consumers.iter().copied())
+                .collect();
             (
                 e.id.clone(),
-                serde_json::json!({ "consumers": consumers, "knobs": knobs }),
+                serde_json::json!({
+                    "title": e.title,
+                    "minutes": e.minutes,
+                    "consumers": consumers,
+                    "channels": channels,
+                    "services": services,
+                    "knobs": knobs,
+                }),
             )
         })
         .collect();
@@ -653,6 +695,75 @@ async fn roster(
     Ok(([(CONTENT_TYPE, "application/json")], text.to_string()).into_response())
 }
 
+#[derive(Debug, Deserialize)]
+struct ResultsQuery {
+    /// Include learners' names (off unless the facilitator ticks the box).
+    #[serde(default)]
+    names: bool,
+}
+
+/// `GET /api/sessions/{code}/results.csv` (facilitator, bearer or cookie, so a plain link downloads it).
+async fn results_csv(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<ResultsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SessionError> {
+    let results = facilitator_results(&state, &code, &headers, query.names)?;
+    Ok(download(
+        "text/csv; charset=utf-8",
+        &format!("session-{}.csv", results.session),
+        results.csv(),
+    ))
+}
+
+/// `GET /api/sessions/{code}/results.json` (facilitator).
+async fn results_json(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(query): Query<ResultsQuery>,
+    headers: HeaderMap,
+) -> Result<Response, SessionError> {
+    let results = facilitator_results(&state, &code, &headers, query.names)?;
+    let body = serde_json::to_string_pretty(&results).map_err(|error| {
+        tracing::error!(%error, "cannot serialize session results");
+        SessionError::Store("the results could not be written".to_owned())
+    })?;
+    Ok(download(
+        "application/json",
+        &format!("session-{}.json", results.session),
+        body,
+    ))
+}
+
+fn facilitator_results(
+    state: &AppState,
+    code: &str,
+    headers: &HeaderMap,
+    names: bool,
+) -> Result<Results, SessionError> {
+    let room = state.sessions.find(code)?;
+    state
+        .sessions
+        .facilitator(&room, credential(headers, &facilitator_cookie(&room)))?;
+    Ok(Results::of(&room, &state.catalog, names))
+}
+
+/// A file the browser saves rather than shows; never cached, as it holds learners' results.
+fn download(content_type: &'static str, file_name: &str, body: String) -> Response {
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (CONTENT_DISPOSITION, disposition),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// `POST /api/sessions/{code}/actions` (facilitator) with an [`Action`].
 async fn action(
     State(state): State<AppState>,
@@ -736,17 +847,12 @@ fn upgrade_to_sandbox(
     state: &AppState,
     upgrade: WebSocketUpgrade,
     sandbox: SandboxHandle,
-    guard: Option<Guard>,
-    outside: tokio::sync::broadcast::Receiver<Outside>,
+    policy: Policy,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Response {
     let rate = state.config.limits.max_commands_per_sec;
     let shutdown = state.shutdown.clone();
     let keepalive = state.keepalive;
-    let policy = Policy {
-        guard,
-        outside: Some(outside),
-    };
     upgrade
         .max_message_size(ws::MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(ws::MAX_CLIENT_MESSAGE_BYTES)
@@ -792,11 +898,11 @@ async fn sandbox_socket(
         Ok(sandbox) => sandbox,
         Err(error) => return error.into_response(),
     };
-    let (outside, own) = {
+    let ((outside, greeting), own) = {
         let state = room.lock();
         match state.learners.get(learner as usize) {
-            Some(entry) if query.learner.is_none() => (entry.outside.subscribe(), true),
-            _ => (room.spotlight_viewers.subscribe(), false),
+            Some(entry) if query.learner.is_none() => (state.subscribe_learner(entry), true),
+            _ => ((room.spotlight_viewers.subscribe(), None), false),
         }
     };
     // The roster shows who is connected: a run that opens paused changes nothing else the dashboard
@@ -804,7 +910,11 @@ async fn sandbox_socket(
     if own {
         room.feed.mark(learner);
     }
-    upgrade_to_sandbox(&state, upgrade, sandbox, Some(guard), outside, permit)
+    let policy = Policy {
+        greeting,
+        ..Policy::watched(Some(guard), outside)
+    };
+    upgrade_to_sandbox(&state, upgrade, sandbox, policy, permit)
 }
 
 /// `GET /ws/sessions/{code}/spotlight` (facilitator): whichever sandbox is in the spotlight, read-only;
@@ -828,8 +938,7 @@ async fn spotlight_socket(
             &state,
             upgrade,
             sandbox,
-            Some(Sessions::read_only_guard()),
-            outside,
+            Policy::watched(Some(Sessions::read_only_guard()), outside),
             permit,
         ),
         Err(error) => error.into_response(),
@@ -864,7 +973,13 @@ async fn stage_socket(
     };
     let outside = room.lock().stage.viewers.subscribe();
     match sessions.stage_sandbox(&room) {
-        Ok(sandbox) => upgrade_to_sandbox(&state, upgrade, sandbox, guard, outside, permit),
+        Ok(sandbox) => upgrade_to_sandbox(
+            &state,
+            upgrade,
+            sandbox,
+            Policy::watched(guard, outside),
+            permit,
+        ),
         Err(error) => error.into_response(),
     }
 }

@@ -157,6 +157,36 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/session-stage.js"),
     ),
     asset(
+        "js/session-room.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/session-room.js"),
+    ),
+    asset(
+        "js/session-roster.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/session-roster.js"),
+    ),
+    asset(
+        "js/session-debrief.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/session-debrief.js"),
+    ),
+    asset(
+        "js/countdown.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/countdown.js"),
+    ),
+    asset(
+        "js/faults.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/faults.js"),
+    ),
+    asset(
+        "js/room-timer.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/room-timer.js"),
+    ),
+    asset(
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

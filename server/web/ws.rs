@@ -141,6 +141,8 @@ pub use crate::sandbox::client::{Guard, Outside};
 pub struct Policy {
     pub guard: Option<Guard>,
     pub outside: Option<broadcast::Receiver<Outside>>,
+    /// A message for this connection alone, sent right after its snapshot (a session's countdown).
+    pub greeting: Option<Utf8Bytes>,
 }
 
 impl Policy {
@@ -148,6 +150,16 @@ impl Policy {
         Self {
             guard: None,
             outside: None,
+            greeting: None,
+        }
+    }
+
+    /// A session's connection: its guard, if any, and the notices it hears.
+    pub fn watched(guard: Option<Guard>, outside: broadcast::Receiver<Outside>) -> Self {
+        Self {
+            guard,
+            outside: Some(outside),
+            greeting: None,
         }
     }
 }
@@ -179,7 +191,7 @@ pub async fn client(
         frames,
         replies_rx,
         close_rx,
-        policy.outside,
+        (policy.greeting, policy.outside),
         keepalive.ping_interval,
         shutdown,
     ));
@@ -212,7 +224,7 @@ async fn send_loop<S>(
     mut frames: broadcast::Receiver<Arc<Broadcast>>,
     mut replies: mpsc::Receiver<Utf8Bytes>,
     mut close: oneshot::Receiver<Close>,
-    mut outside: Option<broadcast::Receiver<Outside>>,
+    (greeting, mut outside): (Option<Utf8Bytes>, Option<broadcast::Receiver<Outside>>),
     ping_interval: Duration,
     shutdown: Shutdown,
 ) where
@@ -222,6 +234,11 @@ async fn send_loop<S>(
     let Some(mut after) = resync(&mut sink, &sandbox).await else {
         return;
     };
+    if let Some(text) = greeting
+        && sink.send(Message::Text(text)).await.is_err()
+    {
+        return;
+    }
     let stopping = shutdown.triggered();
     tokio::pin!(stopping);
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
@@ -702,7 +719,7 @@ mod tests {
             frames,
             replies_rx,
             close_rx,
-            None,
+            (None, None),
             PING_INTERVAL,
             Shutdown::new(),
         ));
