@@ -53,7 +53,7 @@ export class Debrief {
       return replace(this.$("debrief-spot"), h("p", { class: "muted" }, "Nobody is in the spotlight. Spotlight a learner from the roster or from a design's list."));
     }
     replace(this.$("debrief-spot"),
-      h("p", {}, h("strong", {}, names ? spot.name : "One learner's design"), ` · goals ${spot.goals_met} / ${spot.goals_total} · proof ${this.proofText(spot)}`),
+      h("p", {}, h("strong", {}, names ? spot.name : "One learner's design"), ` · goals met ${spot.goals_met} of ${spot.goals_total} · ${spot.last_proof ? `proof ${this.proofText(spot)}` : "not proven yet"}`),
       h("p", {}, this.designText(spot)),
       h("a", { class: "btn", href: this.spotlightHref, target: "_blank", rel: "noopener" }, "Open their sandbox (read-only)"));
   }
