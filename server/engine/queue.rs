@@ -4,7 +4,8 @@
 //! most `prefetch` unacknowledged ones per instance. Every delivery has an ack deadline
 //! (a visibility timeout); a delivery not acknowledged by then goes back to the front of
 //! the queue with its attempt count kept, and a message delivered `max_deliveries` times
-//! goes to the dead-letter queue.
+//! goes to the dead-letter queue. On a channel with a TTL, the message at the head expires
+//! when its time is up whether or not anyone is consuming, as in RabbitMQ.
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -82,6 +83,9 @@ pub(crate) struct QueueState {
     pub(crate) deadlines: VecDeque<(Millis, DeliveryTag)>,
     /// When the deadline timer is set to fire, if it is.
     pub(crate) deadline_timer: Option<Millis>,
+    /// When the head of the queue is due to expire, if the channel has a TTL and a timer is
+    /// set: one timer for the head, re-armed for the next head, instead of one per message.
+    pub(crate) expiry_timer: Option<Millis>,
     pub(crate) dead: VecDeque<DeadLetter>,
     /// Consumers competing on this queue.
     pub(crate) consumers: Vec<ConsumerId>,
@@ -106,6 +110,7 @@ impl QueueState {
             waiting_retries: 0,
             deadlines: VecDeque::new(),
             deadline_timer: None,
+            expiry_timer: None,
             dead: VecDeque::new(),
             consumers: Vec::new(),
             next_slot: 0,
@@ -160,6 +165,48 @@ impl World {
             }
             self.deliver_from_queue(queue, envelope, consumer, instance);
         }
+        self.arm_head_expiry(queue);
+    }
+
+    /// Sets the expiry timer for the message now at the head, on a channel with a TTL.
+    fn arm_head_expiry(&mut self, queue: QueueId) {
+        let channel = self.queues[queue.index()].channel.index();
+        let Some(ttl) = self.channels[channel].spec.ttl_ms else {
+            return;
+        };
+        let state = &mut self.queues[queue.index()];
+        if state.expiry_timer.is_some() {
+            return;
+        }
+        let Some(head) = state.ready.front() else {
+            return;
+        };
+        // Expired means strictly older than the TTL, as `dispatch_queue` checks it.
+        let due = (head.message.produced_at + ttl + 1).max(self.now);
+        state.expiry_timer = Some(due);
+        self.scheduler.schedule(due, Pending::HeadExpiry { queue });
+    }
+
+    /// The expiry timer fired: every expired message at the head is dead-lettered, then the
+    /// timer is set again for the new head.
+    pub(crate) fn expire_head(&mut self, queue: QueueId) {
+        self.queues[queue.index()].expiry_timer = None;
+        if !self.broker_up {
+            return;
+        }
+        let channel = self.queues[queue.index()].channel.index();
+        let Some(ttl) = self.channels[channel].spec.ttl_ms else {
+            return;
+        };
+        while let Some(head) = self.queues[queue.index()].ready.front() {
+            if self.now.saturating_sub(head.message.produced_at) <= ttl {
+                break;
+            }
+            if let Some(envelope) = self.queues[queue.index()].ready.pop_front() {
+                self.dead_letter(queue, envelope, DeadLetterReason::Expired);
+            }
+        }
+        self.dispatch_queue(queue);
     }
 
     /// The next instance, round-robin over every instance of every consumer on the queue,

@@ -101,6 +101,10 @@ pub(crate) enum Pending {
     AckDeadline {
         queue: QueueId,
     },
+    /// The message at the head of a queue with a TTL is due to expire.
+    HeadExpiry {
+        queue: QueueId,
+    },
     RetryDue {
         queue: QueueId,
         envelope: Envelope,
@@ -319,6 +323,7 @@ impl World {
                 generation,
             } => self.commit_arrives(consumer, partition, offset, generation),
             Pending::AckDeadline { queue } => self.ack_deadline(queue),
+            Pending::HeadExpiry { queue } => self.expire_head(queue),
             Pending::RetryDue { queue, envelope } => self.retry_due(queue, envelope),
             Pending::ResequenceTimeout {
                 consumer,

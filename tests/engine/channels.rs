@@ -237,10 +237,10 @@ fn redrive_moves_one_or_all_dead_letters_back_to_their_queue() {
 }
 
 #[test]
-fn a_message_past_its_ttl_is_dead_lettered_as_expired() {
+fn a_message_past_its_ttl_is_dead_lettered_as_expired_even_with_nobody_consuming() {
     let text = QUEUE
         .replace("max_deliveries = 4", "max_deliveries = 4\nttl_ms = 300")
-        .replace("count = 10", "count = 2");
+        .replace("count = 10", "count = 2\nstart_ms = 100");
     let mut world = world(&text, 1);
     apply(
         &mut world,
@@ -252,15 +252,13 @@ fn a_message_past_its_ttl_is_dead_lettered_as_expired() {
         0,
         r#"{"kind":"crash","consumer":"billing","instance":1}"#,
     );
-    run(&mut world, 1_000);
-    apply(
-        &mut world,
-        1_000,
-        r#"{"kind":"restart","consumer":"billing"}"#,
-    );
-    let events = run(&mut world, 2_000);
+    let events = run(&mut world, 1_000);
     let dead = of_type(&events, "dead_lettered");
-    assert_eq!(dead.len(), 2);
+    assert_eq!(
+        dead.len(),
+        2,
+        "expired at the head of the queue, as in RabbitMQ"
+    );
     assert!(dead.iter().all(|e| matches!(
         e.kind,
         TraceKind::DeadLettered {
@@ -268,6 +266,18 @@ fn a_message_past_its_ttl_is_dead_lettered_as_expired() {
             ..
         }
     )));
+    assert!(
+        dead.iter().all(|e| e.at > 400 && e.at <= 420),
+        "when their TTL is up, not later: {:?}",
+        dead.iter().map(|e| e.at).collect::<Vec<_>>()
+    );
+    apply(
+        &mut world,
+        1_000,
+        r#"{"kind":"restart","consumer":"billing"}"#,
+    );
+    let events = run(&mut world, 2_000);
+    assert_eq!(count(&events, "delivered"), 0, "nothing left to deliver");
 }
 
 const STREAM: &str = r#"

@@ -1,0 +1,228 @@
+//! Conformance: the same small scenarios on a real RabbitMQ, a real NATS JetStream server and the
+//! engine, with the counts compared. Each broker runs as a child process on a free loopback port
+//! with its data in a temporary directory. A broker that is not installed skips its test with a
+//! printed reason (`.ci/run` installs both); one that is installed but misbehaves fails it.
+//!
+//! The assertions are on counts and orders the brokers guarantee, never on timing. Where a broker
+//! differs from the engine on purpose, the assertion pins the broker's behaviour and the engine's
+//! side by side, and docs/BROKERS.md explains the difference.
+mod engine;
+mod nats;
+mod process;
+mod rabbitmq;
+mod rabbitmq_scenarios;
+mod report;
+
+use report::Row;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+#[test]
+fn rabbitmq_behaves_as_the_engine_says() {
+    runtime().block_on(async {
+        let broker = match rabbitmq::RabbitMq::start().await {
+            Ok(broker) => broker,
+            Err(reason) => {
+                println!("SKIPPED: RabbitMQ conformance: {reason}");
+                return;
+            }
+        };
+        let mut rows = Vec::new();
+
+        for prefetch in [1u16, 10] {
+            let real = rabbitmq_scenarios::competing(&broker, prefetch, 30).await;
+            let simulated = engine::competing(u32::from(prefetch), 30);
+            assert_eq!(real, (usize::from(prefetch), 30 - usize::from(prefetch)));
+            assert_eq!(simulated, real);
+            rows.push(Row {
+                scenario: if prefetch == 1 {
+                    "competing consumers, prefetch 1, 30 messages (slow, fast)"
+                } else {
+                    "competing consumers, prefetch 10, 30 messages (slow, fast)"
+                },
+                broker: format!("{real:?}"),
+                engine: format!("{simulated:?}"),
+                verdict: "same",
+            });
+        }
+
+        let real = rabbitmq_scenarios::nack_requeue(&broker, "classic").await;
+        let simulated = engine::nack_requeue();
+        assert_eq!(simulated, ["m1", "m1", "m2", "m3"]);
+        assert_eq!(real, simulated);
+        rows.push(Row {
+            scenario: "nack m1 with requeue, prefetch 1: delivery order (classic queue)",
+            broker: real.join(", "),
+            engine: simulated.join(", "),
+            verdict: "same: the requeued message goes back to the head",
+        });
+        let real = rabbitmq_scenarios::nack_requeue(&broker, "quorum").await;
+        assert_eq!(real, ["m1", "m2", "m3", "m1"]);
+        rows.push(Row {
+            scenario: "nack m1 with requeue, prefetch 1: delivery order (quorum queue)",
+            broker: real.join(", "),
+            engine: simulated.join(", "),
+            verdict: "documented: a quorum queue returns a requeued message to the back",
+        });
+
+        let real = rabbitmq_scenarios::delivery_limit(&broker, 2).await;
+        let simulated = engine::delivery_limit(3);
+        assert_eq!(real.deliveries, 3, "x-delivery-limit 2 allows 3 deliveries");
+        assert_eq!(real.reason, "delivery_limit");
+        assert_eq!(real.death_count, 1, "dead-lettered once from this queue");
+        assert_eq!(
+            real.last_delivery_count, 2,
+            "x-delivery-count counts returns before this delivery"
+        );
+        assert_eq!(
+            simulated,
+            (3, "max_deliveries".to_owned(), 3),
+            "max_deliveries 3 allows 3 deliveries; the dead letter carries them"
+        );
+        rows.push(Row {
+            scenario: "delivery limit to the DLQ: deliveries, reason, metadata",
+            broker: format!(
+                "x-delivery-limit 2: {} deliveries; x-death reason {}, count {}; x-delivery-count on the last delivery {}",
+                real.deliveries, real.reason, real.death_count, real.last_delivery_count
+            ),
+            engine: format!(
+                "max_deliveries 3: {} deliveries; reason {}, attempts {}",
+                simulated.0, simulated.1, simulated.2
+            ),
+            verdict: "same count, off by one in the setting: RabbitMQ counts returns, the engine deliveries",
+        });
+
+        let real = rabbitmq_scenarios::ttl_expiry(&broker, 200, 3).await;
+        let simulated = engine::ttl_expiry(200, 3);
+        assert_eq!(real, ["expired"; 3]);
+        assert_eq!(simulated, ["expired"; 3]);
+        rows.push(Row {
+            scenario: "TTL 200 ms, 3 messages, no consumer running",
+            broker: format!("{} dead-lettered, reason expired", real.len()),
+            engine: format!("{} dead-lettered, reason expired", simulated.len()),
+            verdict: "same",
+        });
+
+        // RabbitMQ checks consumer_timeout about once a minute, so watching it takes a minute:
+        // only when asked (EDA_CONFORMANCE_SLOW=1). The engine's side is checked either way.
+        let simulated = engine::ack_deadline(1_000);
+        assert_eq!(simulated, [1, 2]);
+        let broker_side = if std::env::var_os("EDA_CONFORMANCE_SLOW").is_some() {
+            let real = rabbitmq_scenarios::consumer_timeout(&broker).await;
+            assert!(real.channel_closed && real.redelivered);
+            format!(
+                "consumer_timeout 1 s: the channel was closed after {} ms; the message was redelivered (redelivered=true) on a new channel",
+                real.after_ms
+            )
+        } else {
+            "consumer_timeout 1 s: the channel is closed (at the next check, about a minute later); the message is redelivered on a new channel (run with EDA_CONFORMANCE_SLOW=1)".to_owned()
+        };
+        rows.push(Row {
+            scenario: "a delivery held past the ack deadline (1 s)",
+            broker: broker_side,
+            engine: format!(
+                "ack_timeout at 1 s: that delivery alone goes back to the head, attempts {simulated:?}; the consumer keeps going"
+            ),
+            verdict: "documented: RabbitMQ ends the whole channel",
+        });
+
+        let real = rabbitmq_scenarios::durable_subscriptions(&broker, 5).await;
+        let simulated = engine::durable_subscriptions(5);
+        assert_eq!(real, (5, 0));
+        assert_eq!(simulated, (5, 0));
+        rows.push(Row {
+            scenario: "5 messages while both subscribers are away (durable, non-durable)",
+            broker: format!("{real:?}"),
+            engine: format!("{simulated:?}"),
+            verdict: "same",
+        });
+
+        let (_, overview) = broker.api_get("/api/overview").await;
+        let version = overview["rabbitmq_version"].as_str().unwrap_or("?");
+        println!("{}", report::table(&format!("RabbitMQ {version}"), &rows));
+    });
+}
+
+#[test]
+fn nats_jetstream_behaves_as_the_engine_says() {
+    runtime().block_on(async {
+        let server = match nats::Nats::start().await {
+            Ok(server) => server,
+            Err(reason) => {
+                println!("SKIPPED: NATS conformance: {reason}");
+                return;
+            }
+        };
+        let mut rows = Vec::new();
+
+        let real = nats::nak_order(&server).await;
+        let simulated = engine::nack_requeue();
+        assert_eq!(real, simulated);
+        rows.push(Row {
+            scenario: "nak m1, pulling one at a time: delivery order",
+            broker: real.join(", "),
+            engine: simulated.join(", "),
+            verdict: "same: a nak'd message is redelivered before new ones",
+        });
+
+        let real = nats::max_deliver(&server, 3).await;
+        let simulated = engine::delivery_limit(3);
+        assert_eq!(real.deliveries, 3);
+        assert_eq!(real.advisory_deliveries, 3);
+        assert_eq!(real.still_in_stream, 1);
+        assert_eq!((simulated.0, simulated.2), (3, 3));
+        rows.push(Row {
+            scenario: "delivery limit: deliveries, and where the message goes",
+            broker: format!(
+                "MaxDeliver 3: {} deliveries; MAX_DELIVERIES advisory with deliveries {}; the message stays in the stream",
+                real.deliveries, real.advisory_deliveries
+            ),
+            engine: format!(
+                "max_deliveries 3: {} deliveries; dead-lettered, reason {}, attempts {}",
+                simulated.0, simulated.1, simulated.2
+            ),
+            verdict: "same count; documented: JetStream has no dead-letter queue",
+        });
+
+        let found = nats::max_age(&server, std::time::Duration::from_millis(300), 3).await;
+        let simulated = engine::ttl_expiry(300, 3);
+        assert_eq!(found, 0);
+        assert_eq!(simulated, ["expired"; 3]);
+        rows.push(Row {
+            scenario: "MaxAge / TTL 300 ms, 3 messages, no consumer",
+            broker: "removed from the stream; a consumer finds 0; nothing dead-lettered".to_owned(),
+            engine: format!("{} dead-lettered, reason expired", simulated.len()),
+            verdict: "documented: JetStream deletes expired messages",
+        });
+
+        let real = nats::ack_wait(&server, std::time::Duration::from_millis(500)).await;
+        let simulated = engine::ack_deadline(500);
+        assert_eq!(real, [1, 2]);
+        assert_eq!(simulated, [1, 2]);
+        rows.push(Row {
+            scenario: "a delivery held past the ack deadline (500 ms)",
+            broker: format!("AckWait: delivery counts {real:?}, the same stream sequence"),
+            engine: format!("ack_timeout: attempts {simulated:?}"),
+            verdict: "same",
+        });
+
+        let real = nats::durable_subscriptions(&server, 5).await;
+        let simulated = engine::durable_subscriptions(5);
+        assert_eq!(real, (5, 0));
+        assert_eq!(simulated, (5, 0));
+        rows.push(Row {
+            scenario: "5 messages while both subscribers are away (durable consumer, core subscription)",
+            broker: format!("{real:?}"),
+            engine: format!("{simulated:?}"),
+            verdict: "same",
+        });
+
+        println!("{}", report::table("NATS JetStream 2.9", &rows));
+    });
+}

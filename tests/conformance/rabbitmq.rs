@@ -1,0 +1,152 @@
+//! A RabbitMQ node of its own: started from the Debian package's scripts with every path in a
+//! temporary directory, the management plugin on (for definitions import), reached with lapin.
+use std::process::Command;
+
+use axum::body::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use lapin::{Channel, Connection, ConnectionProperties};
+
+use crate::process::{BrokerProcess, READY_TIMEOUT, TempDir, eventually, free_port};
+
+/// The server script the Debian package installs; `/usr/sbin/rabbitmq-server` would switch to the
+/// `rabbitmq` user and the system's directories.
+const SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+
+/// How long a delivery may stay unacknowledged before the node closes the channel
+/// (consumer_timeout); short, so that the ack-deadline scenario can watch it happen.
+pub(crate) const CONSUMER_TIMEOUT_MS: u64 = 1_000;
+
+/// `guest:guest`, which a fresh node accepts from loopback.
+const BASIC_AUTH: &str = "Basic Z3Vlc3Q6Z3Vlc3Q=";
+
+pub(crate) struct RabbitMq {
+    pub(crate) amqp_port: u16,
+    pub(crate) http_port: u16,
+    http: Client<HttpConnector, Full<Bytes>>,
+    // Dropped after the process, which is declared first.
+    _process: BrokerProcess,
+    _dir: TempDir,
+}
+
+impl RabbitMq {
+    /// Starts a node and waits until both AMQP and the management API answer. `Err` only when the
+    /// server cannot be started at all (not installed); a node that starts and fails panics.
+    pub(crate) async fn start() -> Result<Self, String> {
+        if !std::path::Path::new(SERVER).exists() {
+            return Err(format!(
+                "{SERVER} is not installed (Debian package rabbitmq-server)"
+            ));
+        }
+        let dir = TempDir::new("rabbitmq");
+        let (amqp_port, http_port, dist_port) = (free_port(), free_port(), free_port());
+        let base = dir.path();
+        std::fs::write(base.join("enabled_plugins"), "[rabbitmq_management].\n")
+            .map_err(|e| e.to_string())?;
+        std::fs::write(
+            base.join("rabbitmq.conf"),
+            format!(
+                "listeners.tcp.default = 127.0.0.1:{amqp_port}\n\
+                 management.tcp.ip = 127.0.0.1\n\
+                 management.tcp.port = {http_port}\n\
+                 consumer_timeout = {CONSUMER_TIMEOUT_MS}\n"
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut command = Command::new(SERVER);
+        command
+            .env("HOME", base)
+            .env(
+                "RABBITMQ_NODENAME",
+                format!("eda-conformance-{amqp_port}@localhost"),
+            )
+            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+            .env("RABBITMQ_NODE_PORT", amqp_port.to_string())
+            .env("RABBITMQ_DIST_PORT", dist_port.to_string())
+            .env("RABBITMQ_MNESIA_BASE", base.join("mnesia"))
+            .env("RABBITMQ_LOG_BASE", base.join("log"))
+            .env("RABBITMQ_PLUGINS_EXPAND_DIR", base.join("plugins-expand"))
+            .env(
+                "RABBITMQ_ENABLED_PLUGINS_FILE",
+                base.join("enabled_plugins"),
+            )
+            .env("RABBITMQ_CONFIG_FILE", base.join("rabbitmq.conf"));
+        let mut process = BrokerProcess::spawn(command, base.join("server.log"))?;
+        let http = Client::builder(TokioExecutor::new()).build_http();
+        let probe = format!("http://127.0.0.1:{http_port}/api/overview");
+        eventually("RabbitMQ to accept connections", READY_TIMEOUT, || {
+            assert!(
+                !process.exited(),
+                "RabbitMQ exited while starting:\n{}",
+                process.log_tail()
+            );
+            let http = http.clone();
+            let probe = probe.clone();
+            async move {
+                let amqp = Connection::connect(&url(amqp_port), properties())
+                    .await
+                    .ok()?;
+                let _ = amqp.close(200, "ready").await;
+                let status = get(&http, &probe).await.ok()?.0;
+                (status == 200).then_some(())
+            }
+        })
+        .await;
+        Ok(Self {
+            amqp_port,
+            http_port,
+            http,
+            _process: process,
+            _dir: dir,
+        })
+    }
+
+    pub(crate) async fn connect(&self) -> Connection {
+        Connection::connect(&url(self.amqp_port), properties())
+            .await
+            .expect("an AMQP connection to the test node")
+    }
+
+    pub(crate) async fn channel(&self) -> (Connection, Channel) {
+        let connection = self.connect().await;
+        let channel = connection.create_channel().await.expect("a channel");
+        (connection, channel)
+    }
+
+    /// `GET` on the management API: status and JSON body.
+    pub(crate) async fn api_get(&self, path: &str) -> (u16, serde_json::Value) {
+        let uri = format!("http://127.0.0.1:{}{path}", self.http_port);
+        let (status, body) = get(&self.http, &uri)
+            .await
+            .expect("the management API answers");
+        (status, serde_json::from_slice(&body).unwrap_or_default())
+    }
+}
+
+fn url(port: u16) -> String {
+    format!("amqp://guest:guest@127.0.0.1:{port}/%2f")
+}
+
+fn properties() -> ConnectionProperties {
+    ConnectionProperties::default()
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio::current())
+}
+
+async fn get(http: &Client<HttpConnector, Full<Bytes>>, uri: &str) -> Result<(u16, Bytes), String> {
+    let request = hyper::Request::get(uri)
+        .header("authorization", BASIC_AUTH)
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let response = http.request(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
