@@ -25,6 +25,10 @@ use crate::web::AppState;
 
 /// The exercise every learner runs: bundled, with a queue, retries and a dead-letter queue.
 pub const EXERCISE: &str = "poison-message";
+/// The knob learners set before they start, spread over its options, so the room's design distribution
+/// (sent with every dashboard update) has something to count.
+const DESIGN_KNOB: &str = "billing-retry";
+const DESIGN_OPTIONS: [&str; 3] = ["immediate-100", "immediate-3", "none"];
 /// Time between two poison messages from one learner; learners are spread over it.
 const POISON_EVERY: Duration = Duration::from_secs(5);
 const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
@@ -47,6 +51,10 @@ pub struct SessionReport {
     pub dashboard_p99_ms: f64,
     pub dashboard_max_ms: f64,
     pub dashboard_messages: u64,
+    /// Bytes the dashboard received, roster lines and the room's aggregate included.
+    pub dashboard_bytes: u64,
+    /// Learners the last aggregate counted on the exercise (all of them, when it keeps up).
+    pub aggregate_learners: u64,
     pub goal_met: bool,
 }
 
@@ -165,7 +173,12 @@ async fn measure(
         .zip(cpu_before)
         .map(|(after, before)| after - before);
     let rss = process_rss_mib();
-    let (mut delays, messages) = dashboard.await.map_err(|e| e.to_string())??;
+    let DashboardSeen {
+        mut delays,
+        messages,
+        bytes,
+        aggregate_learners,
+    } = dashboard.await.map_err(|e| e.to_string())??;
     for task in tasks {
         let _ = task.await;
     }
@@ -193,6 +206,8 @@ async fn measure(
         dashboard_p99_ms: p99,
         dashboard_max_ms: percentile(1.0),
         dashboard_messages: messages,
+        dashboard_bytes: bytes,
+        aggregate_learners,
         goal_met: rss.is_some_and(|rss| rss < MEMORY_GOAL_MIB)
             && p99 < P99_GOAL_MS
             && !delays.is_empty(),
@@ -254,6 +269,12 @@ async fn learner(
             json!({"type": "speed", "speed": speed}).to_string(),
         ))
         .await;
+    let option = DESIGN_OPTIONS[usize::try_from(id).unwrap_or(0) % DESIGN_OPTIONS.len()];
+    let _ = ws
+        .send(Message::text(
+            json!({"type": "choose", "knob": DESIGN_KNOB, "option": option}).to_string(),
+        ))
+        .await;
     // A run opens paused: each learner starts theirs.
     let _ = ws
         .send(Message::text(json!({"type": "play"}).to_string()))
@@ -301,7 +322,7 @@ async fn dashboard(
     token: String,
     seen: Seen,
     mut stop: watch::Receiver<bool>,
-) -> Result<(Vec<u64>, u64), String> {
+) -> Result<DashboardSeen, String> {
     let mut request = url.into_client_request().map_err(|e| e.to_string())?;
     request.headers_mut().insert(
         "authorization",
@@ -312,6 +333,8 @@ async fn dashboard(
         .map_err(|e| e.to_string())?;
     let mut delays = Vec::new();
     let mut messages = 0;
+    let mut bytes = 0;
+    let mut aggregate_learners = 0;
     let mut shown: HashMap<u64, String> = HashMap::new();
     loop {
         tokio::select! {
@@ -322,11 +345,13 @@ async fn dashboard(
                     continue;
                 };
                 messages += 1;
+                bytes += text.len() as u64;
                 let arrived = Instant::now();
                 let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
                 if value["type"] != "learners" {
                     continue;
                 }
+                aggregate_learners = value["room"]["learners"].as_u64().unwrap_or(aggregate_learners);
                 for line in value["learners"].as_array().into_iter().flatten() {
                     let (Some(id), goals) = (line["id"].as_u64(), signature(&line["goals"])) else { continue };
                     // Only a change counts: a line is also resent when the learner is merely active.
@@ -341,7 +366,20 @@ async fn dashboard(
             }
         }
     }
-    Ok((delays, messages))
+    Ok(DashboardSeen {
+        delays,
+        messages,
+        bytes,
+        aggregate_learners,
+    })
+}
+
+/// What the dashboard saw: goal-change delays in microseconds, messages, bytes, the aggregate's count.
+struct DashboardSeen {
+    delays: Vec<u64>,
+    messages: u64,
+    bytes: u64,
+    aggregate_learners: u64,
 }
 
 fn print_report(r: &SessionReport) {
@@ -363,6 +401,14 @@ fn print_report(r: &SessionReport) {
     println!("  dashboard delay p99      {:>10.1} ms", r.dashboard_p99_ms);
     println!("  dashboard delay max      {:>10.1} ms", r.dashboard_max_ms);
     println!("  dashboard messages       {:>10}", r.dashboard_messages);
+    println!(
+        "  dashboard traffic        {:>10.1} KiB/s (roster lines and the room's aggregate)",
+        r.dashboard_bytes as f64 / 1024.0 / r.seconds.max(f64::EPSILON)
+    );
+    println!(
+        "  aggregate counts         {:>10} learners",
+        r.aggregate_learners
+    );
     println!(
         "  goal (< {MEMORY_GOAL_MIB} MiB, p99 < {P99_GOAL_MS} ms): {}",
         if r.goal_met { "met" } else { "NOT met" }

@@ -1,11 +1,7 @@
 // Every control a learner has but the design (design.js): faults, the publish form, dead-letter inspection
 // and redrive, stream replay, run controls, and run files. Each sends one protocol message.
 import { h, replace, fmtAt, shortId, toast } from "./dom.js";
-
-/** Extra delay a "slow consumer" fault multiplies processing time by. */
-const SLOW_FACTOR = 5;
-/** How long the "dependency down" fault lasts, in virtual milliseconds. */
-const OUTAGE_MS = 3000;
+import { faultCommand } from "./faults.js";
 /** Largest run file accepted from disk; the server checks its own limit too. */
 const MAX_RUN_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -75,25 +71,11 @@ export class Controls {
 
   faultCommand(kind) {
     const t = this.store.topology;
-    const consumer = t.consumers[Number(this.$("fault-consumer").value)]?.name;
-    const channel = t.channels[Number(this.$("fault-channel").value)]?.name;
-    const service = this.$("fault-service").value;
-    const link = (conditions) => ({ kind: "set_link", service, conditions: { latency_ms: 5, jitter_ms: 0, loss: 0, duplicate: 0, cut: false, ...conditions } });
-    switch (kind) {
-      case "crash": case "restart": case "pause": case "resume": case "add_instance": case "remove_instance":
-        return consumer && { kind, consumer };
-      case "slow": return consumer && { kind: "slow", consumer, factor: SLOW_FACTOR };
-      case "unslow": return consumer && { kind: "slow", consumer, factor: 1 };
-      case "dependency_outage": return consumer && { kind, consumer, duration_ms: OUTAGE_MS };
-      case "inject_poison": return channel && { kind, channel };
-      case "duplicate": return channel && { kind, channel, same_id: true };
-      case "producer_retry": return channel && { kind: "duplicate", channel, same_id: false };
-      case "jitter": return service && link({ latency_ms: 20, jitter_ms: 300 });
-      case "lossy": return service && link({ loss: 0.2 });
-      case "cut_link": case "restore_link": return service && { kind, service };
-      case "restart_broker": return { kind, downtime_ms: 2000 };
-      default: return null;
-    }
+    return faultCommand(kind, {
+      consumer: t.consumers[Number(this.$("fault-consumer").value)]?.name,
+      channel: t.channels[Number(this.$("fault-channel").value)]?.name,
+      service: this.$("fault-service").value,
+    });
   }
 
   /** Fills the selects from a new topology; keeps the current choices where they still exist. */
