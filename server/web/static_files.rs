@@ -82,6 +82,11 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/topology.js"),
     ),
     asset(
+        "js/fit.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/fit.js"),
+    ),
+    asset(
         "js/animate.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/js/animate.js"),

@@ -2,6 +2,7 @@
 // element's own size so text stays legible on a projector. `build` draws the static parts once per
 // snapshot or resize; `update` changes numbers, bars, instances and cursors in place on every frame.
 import { s } from "./dom.js";
+import { fitText, fitFirst, fitSpans } from "./fit.js";
 
 /** Preferred node widths; on a narrow stage they shrink together (see `columns`). */
 let PRODUCER_W = 124;
@@ -15,6 +16,19 @@ const MIN_GAP = 36;
 const LOG_CELLS = 14;
 /** Partitions drawn per stream; a wider stream shows a "+N more" line. */
 const MAX_PARTITIONS = 6;
+/** A stage this wide (CSS px) draws the picture at 1:1; a wider one scales it up, text and all, so the
+ * diagram fills a projector instead of floating small in empty space. */
+const REFERENCE_WIDTH = 800;
+/** The largest scale-up: past it, bigger text only costs room. */
+const MAX_SCALE = 2;
+/** Height a consumer row needs at 1:1 (its node, its dead-letter badge, the gap to the next): the scale
+ * stops growing where a stage has no longer room for every row. */
+const ROW_NEED = 86;
+/** The narrowest drawing, in its own units: a narrower stage (a phone) scrolls the picture sideways
+ * rather than shrink its text below legibility. */
+export const MIN_DRAWING_WIDTH = 640;
+/** Width of a dead-letter badge tucked inside a node that has no room below it. */
+const INLINE_DLQ_W = 56;
 
 export class TopologyView {
   constructor(svg, { onConsumer, onDlq, knobs = [], design = () => null }) {
@@ -82,16 +96,24 @@ export class TopologyView {
     this.topology = topology;
     this.metrics = metrics;
     this.shape = this.shapeOf(metrics);
-    const W = Math.max(this.svg.clientWidth, 480);
-    const H = Math.max(this.svg.clientHeight, 260);
+    const t = topology;
+    const rows = t.channels.reduce((n, ch) => n + Math.max(1, t.consumers.filter((c) => c.channel === ch.id).length), 0);
+    const cw = Math.max(this.svg.clientWidth, 1);
+    const ch = Math.max(this.svg.clientHeight, 1);
+    // Drawn in units of 1/scale px: the same layout, bigger, where the stage has room for it.
+    const scale = Math.max(1, Math.min(MAX_SCALE, cw / REFERENCE_WIDTH, ch / (rows * ROW_NEED + 40)));
+    this.scale = scale;
+    const W = Math.max(cw / scale, MIN_DRAWING_WIDTH);
+    const H = Math.max(ch / scale, 260);
     this.svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+    // Which size this drawing is for: a resize redraws it (tests wait for it too).
+    this.svg.dataset.builtFor = `${this.svg.clientWidth}x${this.svg.clientHeight}`;
     this.svg.replaceChildren();
     const edges = s("g", { class: "edges" });
     const nodes = s("g", { class: "nodes" });
     this.dots = s("g", { class: "dots" });
     this.svg.append(edges, nodes, this.dots);
 
-    const t = topology;
     const hasSubs = t.channels.some((c) => c.kind === "topic");
     const x = columns(W, hasSubs);
 
@@ -125,7 +147,7 @@ export class TopologyView {
           a.queueIn[q] = [x.c, mid];
           a.queueOut[q] = [x.c + CHANNEL_W, mid];
           if (ch.dead_letter && ch.reply_for === null) {
-            nodes.append(roomy ? this.dlqNode(q, x.c + CHANNEL_W / 2 - 40, chY + chH + 6, a, refs) : this.dlqNode(q, x.c + CHANNEL_W - 60, chY + 4, a, refs, 54, 17));
+            nodes.append(roomy ? this.dlqNode(q, x.c + CHANNEL_W / 2 - 40, chY + chH + 6, a, refs) : this.dlqNode(q, x.c + CHANNEL_W - INLINE_DLQ_W - 4, chY + 4, a, refs, INLINE_DLQ_W, 18));
           }
         }
       }
@@ -151,14 +173,14 @@ export class TopologyView {
         a.consumerTop[c.id] = [x.k + CONSUMER_W / 2, cy - h / 2];
         if (ch.kind === "topic") {
           const q = c.dead_letters;
-          const qh = 46;
-          const roomy = (bandH / cs.length - qh) / 2 >= 26;
-          nodes.append(this.queueNode(q, x.q, cy - qh / 2, SUB_W, qh, refs, roomy));
+          const roomy = (bandH / cs.length - 46) / 2 >= 26;
+          const qh = roomy || !ch.dead_letter ? 46 : 52;
+          nodes.append(this.queueNode(q, x.q, cy - qh / 2, SUB_W, qh, refs, roomy || !ch.dead_letter));
           a.queueIn[q] = [x.q, cy];
           a.queueOut[q] = [x.q + SUB_W, cy];
           edges.append(edge(a.channelOut[ch.id], a.queueIn[q]), edge(a.queueOut[q], a.consumerIn[c.id], c.id, refs));
           if (ch.dead_letter) {
-            nodes.append(roomy ? this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs) : this.dlqNode(q, x.q + SUB_W - 58, cy - qh / 2 + 3, a, refs, 54, 16));
+            nodes.append(roomy ? this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs) : this.dlqNode(q, x.q + SUB_W - INLINE_DLQ_W - 4, cy + qh / 2 - 20, a, refs, INLINE_DLQ_W, 17));
           }
         } else {
           edges.append(edge(a.channelOut[ch.id], a.consumerIn[c.id], c.id, refs));
@@ -207,6 +229,7 @@ export class TopologyView {
     }
     this.anchors = a;
     this.refs = refs;
+    for (const el of nodes.querySelectorAll("text[data-fit]")) fitText(el, el.textContent, Number(el.dataset.fit));
     this.linkLabels = s("g", { class: "link-labels" });
     this.svg.insertBefore(this.linkLabels, this.dots);
     this.paintLinks();
@@ -218,9 +241,9 @@ export class TopologyView {
     const sub = s("text", { class: "node__sub", x: x + 10, y: y + 35 }, p.event_type);
     const g = s("g", { class: "node node--producer" },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
-      s("text", { class: "node__title", x: x + 10, y: y + 18 }, p.name),
+      s("text", { class: "node__title", x: x + 10, y: y + 18, "data-fit": w - 20 }, p.name),
       sub);
-    refs.producers.set(p.id, { sub, event_type: p.event_type, delivery: p.delivery });
+    refs.producers.set(p.id, { sub, event_type: p.event_type, delivery: p.delivery, width: w - 20 });
     return g;
   }
 
@@ -231,15 +254,17 @@ export class TopologyView {
       g.append(
         s("path", { class: "node__box", d: `M${x + r},${y} H${x + w - r} L${x + w},${y + r} L${x + w - r},${y + h} H${x + r} L${x},${y + r} Z` }),
         s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle" }, "topic"),
-        s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle" }, ch.name));
+        s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle", "data-fit": w - h }, ch.name));
       return g;
     }
     // Without room, a queue drops its "queue" label (its depth bar says it) for its dead-letter queue.
     const labelled = roomy || ch.kind !== "queue";
+    const inlineDlq = !roomy && ch.kind === "queue" && ch.dead_letter && ch.reply_for === null;
+    const titleX = x + 10 + (labelled ? kindWidth(ch.kind) : 0);
     g.append(
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
       labelled ? s("text", { class: "node__kind", x: x + 10, y: y + 15 }, ch.kind) : null,
-      s("text", { class: "node__title", x: x + 10 + (labelled ? kindWidth(ch.kind) : 0), y: y + 16 }, ch.name));
+      s("text", { class: "node__title", x: titleX, y: y + 16, "data-fit": x + w - 8 - titleX - (inlineDlq ? INLINE_DLQ_W + 4 : 0) }, ch.name));
     if (ch.kind === "queue") {
       for (const q of ch.queues) this.depthBar(g, q, x + 10, y + 26, w - 20, refs);
     } else {
@@ -268,25 +293,27 @@ export class TopologyView {
     return g;
   }
 
+  /** A topic subscription's own queue, named after its subscriber ("for billing"). `roomy`: its
+   * dead-letter badge (if any) sits below it; otherwise the badge shares the line of numbers. */
   queueNode(q, x, y, w, h, refs, roomy) {
     const name = this.topology.queues[q]?.name ?? "";
-    const label = roomy ? (name.includes("→") ? `for ${name.split("→").pop().trim()}` : name) : "";
+    const label = name.includes("→") ? `for ${name.split("→").pop().trim()}` : name;
     const g = s("g", { class: "node node--queue" },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
-      s("text", { class: "node__kind", x: x + 8, y: y + 14 }, "queue"),
-      s("text", { class: "node__sub", x: x + 56, y: y + 14 }, label));
-    this.depthBar(g, q, x + 8, y + 20, w - 16, refs);
+      s("text", { class: "node__sub node__sub--strong", x: x + 8, y: y + 14, "data-fit": w - 16 }, label),
+      s("title", {}, `queue ${name}`));
+    this.depthBar(g, q, x + 8, y + 20, w - 16, refs, roomy ? 0 : INLINE_DLQ_W + 4);
     return g;
   }
 
   /** Ready (blue), in flight (green) and waiting for a retry (orange), with numbers under the bar. */
-  depthBar(g, q, x, y, w, refs) {
+  depthBar(g, q, x, y, w, refs, reserved = 0) {
     const ready = s("rect", { class: "depth__ready", x, y, width: 0, height: 8, rx: 2 });
     const flight = s("rect", { class: "depth__flight", x, y, width: 0, height: 8 });
     const retry = s("rect", { class: "depth__retry", x, y, width: 0, height: 8 });
     const text = s("text", { class: "node__depth", x, y: y + 21 }, "");
     g.append(s("rect", { class: "depth__bg", x, y, width: w, height: 8, rx: 2 }), ready, flight, retry, text);
-    refs.queues.set(q, { x, w, ready, flight, retry, text });
+    refs.queues.set(q, { x, w, ready, flight, retry, text, textWidth: w - reserved });
   }
 
   dlqNode(q, x, y, a, refs, width = 80, height = 21) {
@@ -313,11 +340,15 @@ export class TopologyView {
     // A node too short for a row of instances under its lines shows them on its title line instead.
     const compact = h < 72;
     if (compact) biz.setAttribute("y", y + 31);
+    // A compact node's instances share the title line, right-aligned: the title stops before them.
+    const shown = Math.min(this.metrics?.consumers[c.id]?.instances.length ?? 1, compact ? 6 : 9);
+    const titleX = x + (group >= 0 ? 22 : 10);
+    const titleWidth = x + w - 10 - titleX - (compact ? shown * 15 + 4 : 0);
     // The consumer's design, on its last line: what the learner chose is on the picture.
     const design = s("text", { class: "node__design", x: x + 10, y: compact ? y + h - 7 : y + 49 }, "");
     const g = s("g", { class: "node node--consumer", tabindex: 0, role: "button", "aria-label": `${c.name}: select for controls` },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 10 }),
-      s("text", { class: "node__title", x: x + (group >= 0 ? 22 : 10), y: y + 17 }, c.name),
+      s("text", { class: "node__title", x: titleX, y: y + 17, "data-fit": titleWidth }, c.name),
       group >= 0 ? s("path", { class: `cursor cursor--g${group % 4}`, d: `M${x + 14},${y + 6} l4,6 h-8 z` }, s("title", {}, "its cursor on the stream")) : null,
       biz, inst, design);
     const pick = () => this.onConsumer(c.id);
@@ -326,7 +357,7 @@ export class TopologyView {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
     });
     refs.consumers.set(c.id, {
-      g, biz, inst, design, designText: "", designWidth: w - 18, compact, x: x + 10, right: x + w - 8, y: compact ? y + 7 : y + h - 18, chars: Math.floor((w - 20) / 6.4),
+      g, biz, inst, design, designText: "", designWidth: w - 18, compact, x: x + 10, right: x + w - 8, y: compact ? y + 7 : y + h - 18, width: w - 20,
     });
     return g;
   }
@@ -342,7 +373,8 @@ export class TopologyView {
       const ref = this.refs.producers.get(pm.producer);
       if (!ref) continue;
       const extra = pm.publish_failed ? ` · ${pm.publish_failed} failed` : pm.outbox_pending ? ` · outbox ${pm.outbox_pending}` : "";
-      ref.sub.textContent = `${ref.event_type} · ${pm.produced}${extra}`;
+      // The count first: a cut line still says how many were sent.
+      fitText(ref.sub, `${pm.produced} × ${ref.event_type}${extra}`, ref.width);
     }
     for (const qm of metrics.queues) {
       const ref = this.refs.queues.get(qm.queue);
@@ -357,7 +389,8 @@ export class TopologyView {
         ref.flight.setAttribute("width", wf);
         ref.retry.setAttribute("x", ref.x + wr + wf);
         ref.retry.setAttribute("width", wt);
-        ref.text.textContent = `${qm.ready} ready · ${qm.in_flight} in flight${qm.waiting_retries ? ` · ${qm.waiting_retries} retry` : ""}`;
+        const retry = qm.waiting_retries ? ` · ${qm.waiting_retries} retry` : "";
+        fitFirst(ref.text, [`${qm.ready} ready · ${qm.in_flight} in flight${retry}`, `${qm.ready} ready · ${qm.in_flight} out${retry}`, `${qm.ready} · ${qm.in_flight}${retry}`], ref.textWidth);
       }
       const dlq = this.refs.dlqs.get(qm.queue);
       if (dlq) {
@@ -464,15 +497,17 @@ export class TopologyView {
     if (b.held_back) parts.push([` · ${b.held_back} held`, "biz--warn"]);
     // The anomalies must show: the effect label gives way first when the line is too long.
     const count = view.effect === "balance" ? ` ${b.balance}` : ` ${b.applied}`;
-    const room = ref.chars - count.length - parts.reduce((n, [t]) => n + t.length, 0);
-    const full = view.effect === "balance" ? "balance" : view.effect_label;
-    const label = full.length > room ? `${full.slice(0, Math.max(room - 1, 4))}…` : full;
-    parts.unshift([`${label}${count}`, ""]);
+    const label = view.effect === "balance" ? "balance" : view.effect_label;
     for (const [text, cls] of parts) ref.biz.append(s("tspan", { class: cls || null }, text));
+    ref.biz.prepend(s("tspan", {}, label), s("tspan", {}, count));
     const flags = [];
     if (cm.paused) flags.push("paused");
     if (cm.slow_factor > 1) flags.push(`slow ×${cm.slow_factor}`);
     if (cm.dependency_down) flags.push("dependency down");
+    const up = cm.instances.filter((i) => i.status === "up").length;
+    const status = [`${up}/${cm.instances.length} up`, ...flags].join(" · ");
+    if (ref.compact && (flags.length || up < cm.instances.length)) ref.biz.append(s("tspan", { class: "biz--warn" }, ` · ${status}`));
+    fitSpans(ref.biz, ref.width);
     ref.g.classList.toggle("node--alarm", b.duplicate_effects > 0 || b.stale_overwrites > 0);
     this.drawDesign(ref, view, cm.design);
     // Instances: a square each, filled when up, dashed red with a cross when crashed. A compact node
@@ -491,16 +526,14 @@ export class TopologyView {
         ref.inst.append(s("path", { class: "inst__x", d: `M${ix + 3},${iy + 3} l${k},${k} M${ix + 3 + k},${iy + 3} l${-k},${k}` }));
       }
     });
-    const up = cm.instances.filter((i) => i.status === "up").length;
-    const status = [`${up}/${cm.instances.length} up`, ...flags].join(" · ");
-    // The failure count joins the status when the row has room for it.
-    const rowRoom = ref.chars - Math.ceil((shown * (size + 6)) / 6.4) - status.length;
-    const failedText = ` · ${cm.failed} failed`;
-    const failed = cm.failed && failedText.length <= rowRoom ? s("tspan", { class: "biz--warn" }, failedText) : "";
-    if (ref.compact) {
-      if (flags.length || up < cm.instances.length) ref.biz.append(s("tspan", { class: "biz--warn" }, ` · ${status}`));
-    } else {
-      ref.inst.append(s("text", { class: "node__sub", x: ref.x + shown * (size + 6) + 2, y: ref.y + 11 }, status, failed));
+    if (!ref.compact) {
+      // The failure count joins the status when the row has room for it.
+      const room = ref.width - shown * (size + 6) - 2;
+      const failed = cm.failed ? s("tspan", { class: "biz--warn" }, ` · ${cm.failed} failed`) : "";
+      const line = s("text", { class: "node__sub", x: ref.x + shown * (size + 6) + 2, y: ref.y + 11 }, s("tspan", {}, status), failed);
+      ref.inst.append(line);
+      if (failed && line.getComputedTextLength() > room) failed.remove();
+      if (line.getComputedTextLength() > room) fitText(line, status, room);
     }
   }
 }
@@ -521,7 +554,7 @@ function columns(W, hasSubs) {
 }
 
 function kindWidth(kind) {
-  return kind === "stream" ? 58 : 50;
+  return kind === "stream" ? 66 : 56;
 }
 
 function edge(from, to, consumer, refs) {

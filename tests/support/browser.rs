@@ -75,8 +75,30 @@ pub(crate) struct Browser {
     profile: PathBuf,
 }
 
+/// How a browser looks at the pages: the page's own size in CSS pixels and the colour scheme it prefers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) dark: bool,
+}
+
+impl View {
+    /// The projector size the layout is made for, in light mode.
+    pub(crate) const DEFAULT: View = View {
+        width: 1280,
+        height: 720,
+        dark: false,
+    };
+}
+
 impl Browser {
     pub(crate) async fn start(tools: &Tools, name: &str) -> Browser {
+        Browser::start_in(tools, name, View::DEFAULT).await
+    }
+
+    /// A browser whose page is `view.width`×`view.height` and which prefers a dark scheme when asked.
+    pub(crate) async fn start_in(tools: &Tools, name: &str, view: View) -> Browser {
         let profile =
             std::env::temp_dir().join(format!("eda-browser-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&profile);
@@ -84,6 +106,10 @@ impl Browser {
         let (driver, port) = spawn_driver(&tools.chromedriver);
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.display()));
+        if view.dark {
+            // Makes `prefers-color-scheme: dark` match, as a dark desktop theme does.
+            args.push("--force-dark-mode".to_owned());
+        }
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".to_owned(),
@@ -94,15 +120,7 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("open a WebDriver session");
-        // --window-size counts the window, not the page: grow it so the page itself is 1280×720, the
-        // projector size the layout is made for.
-        let chrome = client
-            .execute("return window.outerHeight - window.innerHeight;", vec![])
-            .await
-            .ok()
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0);
-        let _ = client.set_window_size(1280, 720 + chrome as u32).await;
+        resize(&client, view.width, view.height).await;
         Browser {
             client,
             driver,
@@ -124,6 +142,89 @@ impl Drop for Browser {
         // A failing test panics before `stop`: do not leave a driver (and its Chromium) behind.
         let _ = self.driver.kill();
     }
+}
+
+/// Makes the page itself (not the window around it) `width`×`height` CSS pixels.
+pub(crate) async fn resize(client: &Client, width: u32, height: u32) {
+    // --window-size counts the window, not the page: grow the window by whatever surrounds the page.
+    let chrome = client
+        .execute(
+            "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];",
+            vec![],
+        )
+        .await
+        .ok();
+    let extra = |i: usize| {
+        chrome
+            .as_ref()
+            .and_then(|v| v.get(i))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as u32
+    };
+    let _ = client
+        .set_window_size(width + extra(0), height + extra(1))
+        .await;
+}
+
+/// Where axe-core's `axe.min.js` is: `EDA_AXE_JS`, or the cache `.ci/run` installs it into. `None` with
+/// a loud line on stderr when it is missing; under CI (`CI` set) a missing axe-core fails the test.
+pub(crate) fn axe_script(test: &str) -> Option<String> {
+    let cached = std::env::var_os("HOME").map(|home| {
+        PathBuf::from(home).join(".cache/eda-playground/axe/node_modules/axe-core/axe.min.js")
+    });
+    let path = std::env::var_os("EDA_AXE_JS")
+        .map(PathBuf::from)
+        .or(cached)
+        .filter(|p| p.is_file());
+    match path.map(std::fs::read_to_string) {
+        Some(Ok(script)) => Some(script),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("`{test}` needs axe-core: set EDA_AXE_JS to axe.min.js (.ci/run installs it)")
+        }
+        _ => {
+            eprintln!(
+                "\n!!! SKIPPED the axe-core checks of `{test}`: axe.min.js not found.\n!!! Run \
+                 `npm install --prefix ~/.cache/eda-playground/axe axe-core` or set EDA_AXE_JS.\n"
+            );
+            None
+        }
+    }
+}
+
+/// Runs axe-core (its source in `axe`) on the page as it is now and returns one line per violation:
+/// the rule, what it says and the first few elements it found.
+pub(crate) async fn axe_violations(client: &Client, axe: &str) -> Vec<String> {
+    let loaded = client
+        .execute("return typeof window.axe === 'object';", vec![])
+        .await
+        .unwrap_or(Value::Null);
+    if loaded != Value::Bool(true) {
+        // Evaluated as a function body: the script defines `axe` on `window`.
+        client.execute(axe, vec![]).await.expect("inject axe-core");
+    }
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(r.violations.map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 4).map(n => n.target.join(' ') + ': ' + (n.failureSummary || '').replace(/\\s+/g, ' ')).join(' | ')}`)))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    strings(&result)
+}
+
+/// The strings of a JSON array a script returned (nothing for anything else).
+pub(crate) fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Starts ChromeDriver on a port of its choosing and reads the port from its first line of output.
