@@ -42,6 +42,9 @@ pub enum Command {
     /// per goal, and the shortest failing run of each failing goal. Exits non-zero unless
     /// every goal holds on every seed.
     Prove(crate::headless::ProveArgs),
+    /// Write an exercise's system with a Design as RabbitMQ definitions or NATS JetStream
+    /// stream and consumer configs (the file on standard output, notes on standard error).
+    Export(crate::headless::ExportArgs),
     /// Print the JSON Schema of the exercise file format.
     Schema,
 }
@@ -56,6 +59,7 @@ pub fn run_cli(cli: Cli) -> ExitCode {
         Some(Command::Loadtest(args)) => crate::loadtest::run(args),
         Some(Command::Check(args)) => crate::exercise::check(args),
         Some(Command::Prove(args)) => crate::headless::prove_command(args),
+        Some(Command::Export(args)) => crate::headless::export_command(args),
         Some(Command::Schema) => crate::exercise::schema::run(),
         None => crate::serve::run(cli.serve),
     }

@@ -228,3 +228,44 @@ fn prove_reports_pass_rates_and_counterexamples() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("between 1 and 1000 seeds"));
 }
+
+#[test]
+fn export_writes_the_file_to_stdout_and_the_notes_to_stderr() {
+    let output = Command::new(BINARY)
+        .args([
+            "export",
+            "--format",
+            "rabbitmq",
+            "poison-message",
+            "--choose",
+            "billing-retry=immediate-3",
+        ])
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success(), "{output:?}");
+    let file: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is the definitions");
+    let queue = file["queues"]
+        .as_array()
+        .and_then(|q| q.iter().find(|q| q["name"] == "payments"))
+        .expect("the payments queue");
+    assert_eq!(queue["arguments"]["x-queue-type"], "quorum");
+    let notes = String::from_utf8_lossy(&output.stderr);
+    assert!(notes.contains("note: billing:"), "{notes}");
+    assert!(notes.contains("up to 3 deliveries"), "{notes}");
+
+    let refused = Command::new(BINARY)
+        .args([
+            "export",
+            "--format",
+            "nats",
+            "poison-message",
+            "--choose",
+            "nope=x",
+        ])
+        .output()
+        .expect("the binary runs");
+    assert!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(error.contains("no knob \"nope\""), "{error}");
+}

@@ -563,3 +563,79 @@ async fn the_design_survives_a_fork_and_an_export_and_import() {
         "business_key"
     );
 }
+
+/// `GET /api/sandboxes/{id}/export/{format}` exports the system with the Design the learner has
+/// now: a knob chosen over the socket shows in the export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_of_a_sandbox_follows_its_design() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let app = spawn_app().await;
+    let sandbox = app
+        .state
+        .sandboxes
+        .create(app.exercise("poison-message"), None)
+        .unwrap();
+    let get = |path: String| {
+        let router = eda_playground::web::app(app.state.clone());
+        async move {
+            let response = router
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or_default(),
+            )
+        }
+    };
+    let (status, before) = get(format!("/api/sandboxes/{sandbox}/export/rabbitmq")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(before["format"], "rabbitmq");
+    assert_eq!(before["file"]["vhosts"][0]["name"], "eda-poison-message");
+
+    let url = format!("ws://{}/ws/sandboxes/{sandbox}", app.addr);
+    let (ws, _) = tokio::time::timeout(TEST_TIMEOUT, tokio_tungstenite::connect_async(url))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut client = Client { ws };
+    client.snapshot().await;
+    client
+        .send(json!({"type": "choose", "knob": "billing-retry", "option": "immediate-3"}))
+        .await;
+    client
+        .until("the new design", |m| {
+            m["design"]["choices"]["billing-retry"] == "immediate-3"
+        })
+        .await;
+    let mut after = Value::Null;
+    for _ in 0..1_000 {
+        let (status, body) = get(format!("/api/sandboxes/{sandbox}/export/nats")).await;
+        assert_eq!(status, StatusCode::OK);
+        after = body;
+        if after.to_string().contains("up to 3 deliveries") {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        after["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("up to 3 deliveries")),
+        "{after}"
+    );
+    assert_eq!(after["file"]["streams"][0]["name"], "PAYMENTS");
+
+    let (status, _) = get(format!("/api/sandboxes/{sandbox}/export/kafka")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get("/api/sandboxes/not-a-sandbox/export/nats".to_owned()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

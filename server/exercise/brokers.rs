@@ -187,7 +187,7 @@ pub const NOTES: &[BrokerNote] = &[
         rabbitmq: "Automatic acknowledgement (basic.consume no_ack=true) against manual basic.ack after the work.",
         kafka: "Committing the offset before processing (or enable.auto.commit with a fast poll loop) against committing after it (commitSync once the records are handled).",
         sqs: "DeleteMessage right after ReceiveMessage against after the work; a message never deleted comes back after the visibility timeout.",
-        nats: "AckPolicy none against explicit (ack each message after the work).",
+        nats: "AckPolicy none (push consumers only: a pull consumer must ack explicitly, so it acks on arrival) against explicit, acking each message after the work.",
         counting: None,
     },
     BrokerNote {

@@ -7,6 +7,7 @@
 //!   Design becomes a running world for the page, `check`, `prove` and `run`.
 //! - `load`: text to a checked exercise; errors with file, line, column and field.
 //! - `brokers`: what RabbitMQ, Kafka, SQS/SNS and NATS JetStream call each setting (`GET /api/brokers`).
+//! - `export`: an exercise's system with a Design as RabbitMQ definitions or NATS JetStream configs.
 //! - `markdown`: instructions, hints and debrief to safe HTML.
 //! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run.
 //! - `catalog`: bundled and on-disk exercises, errors per file, reloads on change.
@@ -22,6 +23,7 @@ pub mod catalog;
 pub mod chaos;
 pub mod check;
 pub mod design;
+pub mod export;
 pub mod goals;
 pub mod load;
 pub mod markdown;

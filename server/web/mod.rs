@@ -6,6 +6,7 @@ pub mod api;
 pub mod client_identity;
 pub mod error;
 pub mod error_pages;
+pub mod export;
 pub mod facilitator_key;
 pub mod health;
 pub mod pages;
@@ -35,6 +36,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/exercises", get(api::exercises))
         .route("/api/brokers", get(api::brokers))
         .route("/api/sandboxes", post(api::create_sandbox))
+        .route(
+            "/api/sandboxes/{id}/export/{format}",
+            get(export::export_sandbox),
+        )
         .route("/ws/sandboxes/{id}", get(ws::sandbox_socket))
         .route("/facilitator", get(facilitator_key::open_link))
         .merge(sessions::routes())

@@ -7,6 +7,7 @@
 //! differs from the engine on purpose, the assertion pins the broker's behaviour and the engine's
 //! side by side, and docs/BROKERS.md explains the difference.
 mod engine;
+mod exports;
 mod nats;
 mod process;
 mod rabbitmq;
@@ -143,6 +144,9 @@ fn rabbitmq_behaves_as_the_engine_says() {
             verdict: "same",
         });
 
+        let imported = exports::rabbitmq(&broker).await;
+        println!("{imported} exports imported into RabbitMQ and read back");
+
         let (_, overview) = broker.api_get("/api/overview").await;
         let version = overview["rabbitmq_version"].as_str().unwrap_or("?");
         println!("{}", report::table(&format!("RabbitMQ {version}"), &rows));
@@ -159,6 +163,8 @@ fn nats_jetstream_behaves_as_the_engine_says() {
                 return;
             }
         };
+        let loaded = exports::nats(&server).await;
+        println!("{loaded} exports loaded into JetStream and read back");
         let mut rows = Vec::new();
 
         let real = nats::nak_order(&server).await;

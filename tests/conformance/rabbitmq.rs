@@ -123,6 +123,51 @@ impl RabbitMq {
             .expect("the management API answers");
         (status, serde_json::from_slice(&body).unwrap_or_default())
     }
+
+    /// `POST` JSON on the management API: the status and body.
+    pub(crate) async fn api_post(&self, path: &str, body: &serde_json::Value) -> (u16, String) {
+        self.api_send(hyper::Method::POST, path, body).await
+    }
+
+    /// `DELETE` on the management API: the status and body.
+    pub(crate) async fn api_delete(&self, path: &str) -> (u16, String) {
+        self.api_send(hyper::Method::DELETE, path, &serde_json::Value::Null)
+            .await
+    }
+
+    async fn api_send(
+        &self,
+        method: hyper::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, String) {
+        let uri = format!("http://127.0.0.1:{}{path}", self.http_port);
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", BASIC_AUTH)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .expect("a request");
+        let response = self
+            .http
+            .request(request)
+            .await
+            .expect("the management API answers");
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
 }
 
 fn url(port: u16) -> String {
