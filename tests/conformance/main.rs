@@ -167,6 +167,31 @@ fn nats_jetstream_behaves_as_the_engine_says() {
         println!("{loaded} exports loaded into JetStream and read back");
         let mut rows = Vec::new();
 
+        for (prefetch, max_ack_pending, scenario) in [
+            (1usize, 2i64, "competing consumers, prefetch 1, 30 messages (slow, fast): MaxAckPending 2, prefetch x instances"),
+            (10, 20, "competing consumers, prefetch 10, 30 messages (slow, fast): MaxAckPending 20, prefetch x instances"),
+        ] {
+            let real = nats::competing(&server, prefetch, max_ack_pending, 30).await;
+            let simulated = engine::competing(prefetch as u32, 30);
+            assert_eq!(real, (prefetch, 30 - prefetch));
+            assert_eq!(simulated, real);
+            rows.push(Row {
+                scenario,
+                broker: format!("{real:?}"),
+                engine: format!("{simulated:?}"),
+                verdict: "same",
+            });
+        }
+        let real = nats::competing(&server, 10, 10, 30).await;
+        let simulated = engine::competing(10, 30);
+        assert_eq!(real, (10, 0), "MaxAckPending counts for every instance together");
+        rows.push(Row {
+            scenario: "competing consumers, prefetch 10, 30 messages (slow, fast): MaxAckPending 10",
+            broker: format!("{real:?}: the slow instance's 10 unacknowledged block the fast one"),
+            engine: format!("{simulated:?}: prefetch 10 per instance"),
+            verdict: "documented: MaxAckPending is for the whole consumer",
+        });
+
         let real = nats::nak_order(&server).await;
         let simulated = engine::nack_requeue();
         assert_eq!(real, simulated);

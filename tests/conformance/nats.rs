@@ -308,3 +308,66 @@ pub(crate) async fn nak_order(nats: &Nats) -> Vec<String> {
     }
     order
 }
+
+/// Two instances pulling from one consumer with `max_ack_pending`: `slow` pulls `prefetch`
+/// messages and holds them, `fast` pulls `prefetch` at a time and acks each. Returns (slow,
+/// fast) deliveries once a pull of fast's comes back empty.
+pub(crate) async fn competing(
+    nats: &Nats,
+    prefetch: usize,
+    max_ack_pending: i64,
+    messages: usize,
+) -> (usize, usize) {
+    let name = format!("COMPETING_{prefetch}_{max_ack_pending}");
+    let subject = format!("competing.{prefetch}.{max_ack_pending}");
+    let stream = nats
+        .stream(stream::Config {
+            name: name.clone(),
+            subjects: vec![subject.clone()],
+            ..Default::default()
+        })
+        .await;
+    let consumer: PullConsumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some("workers".to_owned()),
+            max_ack_pending,
+            ..Default::default()
+        })
+        .await
+        .expect("a consumer");
+    nats.publish(&subject, &bodies(messages)).await;
+    let held: Vec<jetstream::Message> = consumer
+        .fetch()
+        .max_messages(prefetch)
+        .expires(PULL_WAIT)
+        .messages()
+        .await
+        .expect("a fetch")
+        .map(|m| m.expect("a message"))
+        .collect()
+        .await;
+    let mut fast = 0;
+    loop {
+        let batch: Vec<jetstream::Message> = consumer
+            .fetch()
+            .max_messages(prefetch)
+            .expires(LAST_PULL_WAIT)
+            .messages()
+            .await
+            .expect("a fetch")
+            .map(|m| m.expect("a message"))
+            .collect()
+            .await;
+        if batch.is_empty() {
+            break;
+        }
+        for message in batch {
+            message.double_ack().await.expect("an ack");
+            fast += 1;
+        }
+    }
+    for message in &held {
+        message.double_ack().await.expect("an ack");
+    }
+    (held.len(), fast)
+}
