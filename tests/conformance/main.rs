@@ -192,6 +192,19 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "documented: MaxAckPending is for the whole consumer",
         });
 
+        let (window, ack_wait, max_ack_pending, max_deliver) = nats::defaults(&server).await;
+        assert_eq!(window, std::time::Duration::from_secs(120));
+        assert_eq!(ack_wait, std::time::Duration::from_secs(30));
+        assert_eq!((max_ack_pending, max_deliver), (1_000, -1));
+        rows.push(Row {
+            scenario: "the defaults the notes quote",
+            broker: format!(
+                "Duplicates window {window:?}, AckWait {ack_wait:?}, MaxAckPending {max_ack_pending}, MaxDeliver {max_deliver} (unlimited)"
+            ),
+            engine: "ack deadline 3 s, max deliveries 10, prefetch 1 per instance".to_owned(),
+            verdict: "as docs/BROKERS.md says",
+        });
+
         let real = nats::nak_order(&server).await;
         let simulated = engine::nack_requeue();
         assert_eq!(real, simulated);

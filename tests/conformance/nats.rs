@@ -371,3 +371,30 @@ pub(crate) async fn competing(
     }
     (held.len(), fast)
 }
+
+/// The defaults the notes quote, as the server fills them in for a stream and a pull consumer
+/// created with nothing set: (duplicate window, AckWait, MaxAckPending, MaxDeliver).
+pub(crate) async fn defaults(nats: &Nats) -> (Duration, Duration, i64, i64) {
+    let stream = nats
+        .stream(stream::Config {
+            name: "DEFAULTS".to_owned(),
+            subjects: vec!["defaults".to_owned()],
+            ..Default::default()
+        })
+        .await;
+    let window = stream.cached_info().config.duplicate_window;
+    let consumer: PullConsumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some("plain".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("a consumer");
+    let config = &consumer.cached_info().config;
+    (
+        window,
+        config.ack_wait,
+        config.max_ack_pending,
+        config.max_deliver,
+    )
+}
