@@ -15,6 +15,9 @@ use crate::process::{BrokerProcess, READY_TIMEOUT, TempDir, eventually, free_por
 /// `rabbitmq` user and the system's directories.
 const SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
+/// Erlang's port mapper, which a node needs to be reachable by name.
+const EPMD: &str = "epmd";
+
 /// How long a delivery may stay unacknowledged before the node closes the channel
 /// (consumer_timeout); short, so that the ack-deadline scenario can watch it happen.
 pub(crate) const CONSUMER_TIMEOUT_MS: u64 = 1_000;
@@ -26,8 +29,9 @@ pub(crate) struct RabbitMq {
     pub(crate) amqp_port: u16,
     pub(crate) http_port: u16,
     http: Client<HttpConnector, Full<Bytes>>,
-    // Dropped after the process, which is declared first.
+    // Dropped in this order: the node, its port mapper, then its directory.
     _process: BrokerProcess,
+    _epmd: BrokerProcess,
     _dir: TempDir,
 }
 
@@ -55,9 +59,23 @@ impl RabbitMq {
             ),
         )
         .map_err(|e| e.to_string())?;
+        // An epmd of its own on a free port, in this test's process group: otherwise the node starts
+        // a system-wide epmd daemon that outlives the test.
+        let epmd_port = free_port();
+        let mut epmd = Command::new(EPMD);
+        epmd.args(["-port", &epmd_port.to_string()]);
+        let epmd = BrokerProcess::spawn(epmd, base.join("epmd.log"))?;
+        eventually("epmd to listen", READY_TIMEOUT, || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", epmd_port))
+                .await
+                .ok()
+                .map(|_| ())
+        })
+        .await;
         let mut command = Command::new(SERVER);
         command
             .env("HOME", base)
+            .env("ERL_EPMD_PORT", epmd_port.to_string())
             .env(
                 "RABBITMQ_NODENAME",
                 format!("eda-conformance-{amqp_port}@localhost"),
@@ -99,6 +117,7 @@ impl RabbitMq {
             http_port,
             http,
             _process: process,
+            _epmd: epmd,
             _dir: dir,
         })
     }
