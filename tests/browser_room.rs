@@ -324,7 +324,7 @@ async fn the_facilitator_sees_the_room_think_and_debriefs_it() {
     wait_until(
         host,
         "the stuck filter showing Linus",
-        &format!("{}", roster_line("Linus")),
+        &roster_line("Linus"),
     )
     .await;
     screenshot(host, "room-dashboard-stuck").await;

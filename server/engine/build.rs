@@ -40,6 +40,7 @@ impl World {
             messages_created: 0,
             message_cap: super::world::DEFAULT_MESSAGE_CAP,
             rate_window: Default::default(),
+            meter: Default::default(),
         };
         for spec in &scenario.channels {
             let id = super::ids::ChannelId(world.channels.len() as u16);

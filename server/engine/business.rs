@@ -196,6 +196,7 @@ impl World {
                     .insert(message.key.clone(), (message.seq, message.id));
             }
         }
+        self.record_latency(consumer, message.produced_at);
         self.record(TraceKind::EffectApplied {
             message: message.id,
             consumer,

@@ -40,6 +40,7 @@ pub mod scenario;
 mod scheduler;
 mod stream;
 pub mod trace;
+mod usage;
 mod validate;
 mod world;
 
@@ -64,6 +65,7 @@ pub use rates::RATE_WINDOW_MS;
 pub use scenario::{LinkConditions, Scenario};
 pub use stream::partition_for_key;
 pub use trace::{DeadLetterReason, DropReason, FailureReason, TraceEvent, TraceKind};
+pub use usage::{ConsumerUsage, Usage};
 pub use validate::{
     MAX_ATTEMPTS, MAX_CHANNELS, MAX_CONSUMERS, MAX_DURATION_MS, MAX_FAULTS,
     MAX_MESSAGES_PER_PRODUCER, MAX_NAME_LEN, MAX_PARTITIONS, MAX_PREFETCH, MAX_PRODUCERS,

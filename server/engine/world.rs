@@ -153,6 +153,7 @@ pub struct World {
     pub(crate) messages_created: u64,
     pub(crate) message_cap: u64,
     pub(crate) rate_window: super::rates::RateWindow,
+    pub(crate) meter: super::usage::Meter,
 }
 
 impl World {
@@ -195,9 +196,11 @@ impl World {
     /// `until`. Time never moves backwards: an earlier `until` does nothing.
     pub fn advance_to(&mut self, until: Millis) {
         while let Some((at, event)) = self.scheduler.pop_due(until) {
+            self.accrue_usage(at);
             self.now = at;
             self.handle(event);
         }
+        self.accrue_usage(until.max(self.now));
         self.now = self.now.max(until);
         self.roll_rate_window();
     }

@@ -4,7 +4,8 @@
 //! or the exercise has nothing to teach; the solution must be proven, every goal holding on
 //! every seed under the exercise's chaos profile, by the proof the playground runs. A goal that
 //! fails is shown with its shrunk counterexample and the first events of the message that broke
-//! it. The default design is proven too, and the table says on how many seeds it breaks.
+//! it. The default design is proven too, and the table says on how many seeds it breaks. Each
+//! design listed in `[[must_fail]]` is proven as well, and must break a goal on some seed.
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,15 +60,27 @@ pub struct ExerciseReport {
     pub default_failing_seeds: u32,
     /// Goals the solution breaks, one entry per goal (must be empty).
     pub solution_failures: Vec<Failure>,
+    /// Each must-fail design and on how many seeds it broke a goal (must be at least one).
+    pub must_fail: Vec<MustFailResult>,
     pub seeds: u64,
     pub elapsed: Duration,
     /// A run that could not even start.
     pub error: Option<String>,
 }
 
+/// A design the exercise says must fail, as proven.
+#[derive(Debug, Clone)]
+pub struct MustFailResult {
+    pub why: String,
+    pub failing_seeds: u32,
+}
+
 impl ExerciseReport {
     pub fn ok(&self) -> bool {
-        self.error.is_none() && !self.default_broken.is_empty() && self.solution_failures.is_empty()
+        self.error.is_none()
+            && !self.default_broken.is_empty()
+            && self.solution_failures.is_empty()
+            && self.must_fail.iter().all(|m| m.failing_seeds > 0)
     }
 }
 
@@ -98,6 +111,7 @@ pub fn check_exercise(exercise: &Exercise, seeds: u64) -> ExerciseReport {
         default_broken: Vec::new(),
         default_failing_seeds: 0,
         solution_failures: Vec::new(),
+        must_fail: Vec::new(),
         seeds,
         elapsed: Duration::ZERO,
         error: None,
@@ -119,6 +133,22 @@ pub fn check_exercise(exercise: &Exercise, seeds: u64) -> ExerciseReport {
         Ok(Some(proof)) => report.default_failing_seeds = proof.seeds - proof.passed,
         Ok(None) => {}
         Err(error) => report.error = Some(format!("default proof: {error}")),
+    }
+    for design in &exercise.must_fail {
+        let request = ProofRequest {
+            choices: design.knobs.clone(),
+            actions: Vec::new(),
+            seeds,
+            first_seed: 1,
+        };
+        match prove(exercise, &request, &mut |_, _| true) {
+            Ok(Some(proof)) => report.must_fail.push(MustFailResult {
+                why: design.why.clone(),
+                failing_seeds: proof.seeds - proof.passed,
+            }),
+            Ok(None) => {}
+            Err(error) => report.error = Some(format!("must-fail proof: {error}")),
+        }
     }
     let solution = &exercise.solution;
     let request = ProofRequest {
@@ -251,8 +281,14 @@ pub fn write_report(out: &mut dyn Write, report: &CheckReport) -> std::io::Resul
         .max(8);
     writeln!(
         out,
-        "{:<width$}  {:<24}  {:<14}  {:<24}  {:>5}  {:>8}",
-        "exercise", "default", "default breaks", "solution under chaos", "seeds", "time"
+        "{:<width$}  {:<24}  {:<14}  {:<24}  {:<10}  {:>5}  {:>8}",
+        "exercise",
+        "default",
+        "default breaks",
+        "solution under chaos",
+        "must fail",
+        "seeds",
+        "time"
     )?;
     for e in &report.exercises {
         let default = if e.default_broken.is_empty() {
@@ -268,13 +304,20 @@ pub fn write_report(out: &mut dyn Write, report: &CheckReport) -> std::io::Resul
             format!("FAIL: {} goal(s) broken", e.solution_failures.len())
         };
         let breaks = format!("{}/{} seeds", e.default_failing_seeds, e.seeds);
+        let must_fail = if e.must_fail.is_empty() {
+            "–".to_owned()
+        } else {
+            let failed = e.must_fail.iter().filter(|m| m.failing_seeds > 0).count();
+            format!("{failed}/{} fail", e.must_fail.len())
+        };
         writeln!(
             out,
-            "{:<width$}  {:<24}  {:<14}  {:<24}  {:>5}  {:>6.0}ms",
+            "{:<width$}  {:<24}  {:<14}  {:<24}  {:<10}  {:>5}  {:>6.0}ms",
             e.id,
             default,
             breaks,
             solution,
+            must_fail,
             e.seeds,
             e.elapsed.as_secs_f64() * 1_000.0
         )?;
@@ -291,6 +334,13 @@ pub fn write_report(out: &mut dyn Write, report: &CheckReport) -> std::io::Resul
                 out,
                 "\n{} ({}): with the default knobs every goal is met, so the exercise teaches nothing",
                 e.id, e.file
+            )?;
+        }
+        for held in e.must_fail.iter().filter(|m| m.failing_seeds == 0) {
+            writeln!(
+                out,
+                "\n{} ({}): a design that must fail meets every goal on all {} seeds: {}",
+                e.id, e.file, e.seeds, held.why
             )?;
         }
         for failure in &e.solution_failures {

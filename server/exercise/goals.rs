@@ -17,6 +17,7 @@ use crate::engine::{
 };
 
 use super::Exercise;
+use super::bill::{self, Bill, BillCheck, Prices};
 
 /// Messages whose type, key and correlation id the tracker remembers (and, with the same
 /// bound, effects applied and reactions published). Beyond it, newer messages are not
@@ -89,6 +90,23 @@ pub enum Goal {
     },
     /// `consumer` applies every effect within `ms` of the message's first publication.
     ProcessedWithin { consumer: String, ms: Millis },
+    /// The run's bill stays at or under `max` credits (see `[cost]`): it breaks as soon as
+    /// it passes.
+    MaxCost { max: f64 },
+    /// `consumer`'s p99 latency, from a message's first publication to its effect, is at
+    /// most `ms` at the end of the run.
+    LatencyP99 { consumer: String, ms: Millis },
+    /// The broker holds at most `max` message-seconds in all (each copy, dead letters
+    /// included, for each second it is held).
+    MaxStorage { max: f64 },
+    /// `consumer` never runs more than `max` instances at once.
+    MaxInstances { consumer: String, max: u32 },
+    /// At most `max` deliveries are made again, by `consumer`'s queue when given, else in all.
+    MaxRetries {
+        #[serde(default)]
+        consumer: Option<String>,
+        max: u64,
+    },
     /// Every event `producer` publishes honours the contract its consumers rely on: one of
     /// `event_types`, in one of `schema_versions`.
     Contract {
@@ -99,6 +117,18 @@ pub enum Goal {
 }
 
 impl Goal {
+    /// Whether the goal reads the run's bill (cost, latency, storage, instances, retries).
+    pub fn reads_bill(&self) -> bool {
+        matches!(
+            self,
+            Goal::MaxCost { .. }
+                | Goal::LatencyP99 { .. }
+                | Goal::MaxStorage { .. }
+                | Goal::MaxInstances { .. }
+                | Goal::MaxRetries { .. }
+        )
+    }
+
     /// The services the goal names, as (kind, name), for reference checks.
     pub(crate) fn references(&self) -> Vec<(&'static str, &str)> {
         use Goal::*;
@@ -111,7 +141,13 @@ impl Goal {
             | MaxLag { consumer, .. }
             | Balance { consumer, .. }
             | MaxFailures { consumer, .. }
-            | ProcessedWithin { consumer, .. } => vec![("consumer", consumer)],
+            | ProcessedWithin { consumer, .. }
+            | LatencyP99 { consumer, .. }
+            | MaxInstances { consumer, .. } => vec![("consumer", consumer)],
+            MaxRetries { consumer, .. } => {
+                consumer.iter().map(|c| ("consumer", c.as_str())).collect()
+            }
+            MaxCost { .. } | MaxStorage { .. } => Vec::new(),
             Compensated {
                 consumer,
                 applied_by,
@@ -207,11 +243,16 @@ pub struct GoalTracker {
     dead_letters: Vec<DeadLetter>,
     last_at: Millis,
     console: ProducerId,
+    /// What the bill's goals price the run at.
+    prices: Prices,
 }
 
 impl GoalTracker {
     pub fn new(exercise: &Exercise) -> Self {
-        Self::for_goals(&exercise.goals, &exercise.scenario)
+        Self {
+            prices: exercise.cost,
+            ..Self::for_goals(&exercise.goals, &exercise.scenario)
+        }
     }
 
     /// A tracker for these goals over a run of `scenario`.
@@ -282,6 +323,7 @@ impl GoalTracker {
             last_at: 0,
             // The engine adds the console after the scenario's producers.
             console: ProducerId(scenario.producers.len() as u16),
+            prices: Prices::default(),
         }
     }
 
@@ -581,7 +623,8 @@ impl GoalTracker {
     /// How every goal stands now. `finished` says the run reached its end, where pending
     /// goals are decided.
     pub fn status(&self, world: &World, finished: bool) -> Vec<GoalStatus> {
-        let ctx = EndState::new(world);
+        let reads_bill = self.goals.iter().any(|(spec, _)| spec.check.reads_bill());
+        let ctx = EndState::new(world, reads_bill.then_some(&self.prices));
         self.goals
             .iter()
             .enumerate()
@@ -627,7 +670,22 @@ impl GoalTracker {
             })
         };
         let consumer = resolved.consumer;
+        if let Some(bill) = &ctx.bill
+            && let Some(check) = bill::check(&spec.check, consumer, bill, finished)
+        {
+            return match check {
+                BillCheck::Met => Verdict::Met,
+                BillCheck::Broken(reason) => broken(None, reason),
+                BillCheck::Pending(note) => Verdict::Pending(note),
+            };
+        }
         match &spec.check {
+            // Decided from the bill above, which is there whenever a goal reads it.
+            Goal::MaxCost { .. }
+            | Goal::LatencyP99 { .. }
+            | Goal::MaxStorage { .. }
+            | Goal::MaxInstances { .. }
+            | Goal::MaxRetries { .. } => Verdict::Pending(None),
             Goal::ExactlyOnce { .. } | Goal::NoLoss { .. } => {
                 if !finished {
                     return Verdict::Pending(None);
@@ -698,8 +756,8 @@ impl GoalTracker {
                             at: letter.at,
                             message: Some(letter.message),
                             reason: format!(
-                                "the poison message was dead-lettered after {} attempts, not {n}",
-                                letter.attempts
+                                "the poison message was dead-lettered after {}, not {n}",
+                                counted(letter.attempts.into(), "attempt", "attempts")
                             ),
                         });
                     }
@@ -723,12 +781,18 @@ impl GoalTracker {
             Goal::MaxLag { max, .. } => {
                 let lag = consumer.map_or(0, |c| ctx.lag(c));
                 if !finished {
-                    return Verdict::Pending(Some(format!("{lag} messages waiting now")));
+                    return Verdict::Pending(Some(format!(
+                        "{} waiting now",
+                        counted(lag, "message", "messages")
+                    )));
                 }
                 if lag > *max {
                     broken(
                         None,
-                        format!("{lag} messages still waiting at the end (the goal allows {max})"),
+                        format!(
+                            "{} still waiting at the end (the goal allows {max})",
+                            counted(lag, "message", "messages")
+                        ),
                     )
                 } else {
                     Verdict::Met
@@ -902,13 +966,26 @@ enum Verdict {
 struct EndState {
     topology: crate::engine::Topology,
     metrics: crate::engine::Metrics,
+    /// The run's bill, when a goal reads it.
+    bill: Option<Bill>,
 }
 
 impl EndState {
-    fn new(world: &World) -> Self {
+    fn new(world: &World, prices: Option<&Prices>) -> Self {
+        let topology = world.topology();
+        let bill = prices.map(|prices| {
+            Bill::from_usage(&world.usage(), world.now(), prices, |id| {
+                topology
+                    .consumers
+                    .get(id.0 as usize)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default()
+            })
+        });
         Self {
-            topology: world.topology(),
+            topology,
             metrics: world.metrics(),
+            bill,
         }
     }
 
@@ -966,4 +1043,9 @@ fn failure_text(reason: FailureReason) -> &'static str {
         FailureReason::DependencyDown => "its dependency is down",
         FailureReason::DependencyOverloaded => "its dependency is overloaded",
     }
+}
+
+/// "1 attempt", "3 attempts": a count with its noun in the right number.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -13,8 +13,8 @@ use crate::engine::World;
 
 use super::markdown;
 use super::model::{
-    Exercise, ExerciseFile, Knob, KnobOption, KnobTarget, Origin, Solution, apply_to_scenario,
-    current_value, is_design_field,
+    Exercise, ExerciseFile, Knob, KnobOption, KnobOptionSpec, KnobTarget, Origin, Solution,
+    apply_to_scenario, current_value, is_design_field,
 };
 
 /// The largest exercise file read; a larger one is refused before it is parsed.
@@ -184,26 +184,48 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
             }
         }
     }
-    for (knob, option) in &raw.solution.knobs {
-        let field = format!("solution.knobs.{knob}");
-        let Some(found) = knobs.iter().find(|k| &k.id == knob) else {
-            let ids: Vec<_> = knobs.iter().map(|k| k.id.as_str()).collect();
+    let choice_sets = std::iter::once(("solution.knobs".to_owned(), &raw.solution.knobs)).chain(
+        raw.must_fail
+            .iter()
+            .enumerate()
+            .map(|(i, design)| (format!("must_fail[{i}].knobs"), &design.knobs)),
+    );
+    for (table, choices) in choice_sets {
+        for (knob, option) in choices {
+            let field = format!("{table}.{knob}");
+            let Some(found) = knobs.iter().find(|k| &k.id == knob) else {
+                let ids: Vec<_> = knobs.iter().map(|k| k.id.as_str()).collect();
+                return Err(fail(
+                    &field,
+                    format!(
+                        "there is no knob {knob:?}; expected one of: {}",
+                        ids.join(", ")
+                    ),
+                ));
+            };
+            if found.option(option).is_none() {
+                let ids: Vec<_> = found.options.iter().map(|o| o.id.as_str()).collect();
+                return Err(fail(
+                    &field,
+                    format!(
+                        "knob {knob:?} has no option {option:?}; expected one of: {}",
+                        ids.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let prices = [
+        ("instance_second", raw.cost.instance_second),
+        ("message_second", raw.cost.message_second),
+        ("retry", raw.cost.retry),
+        ("dedup_entry", raw.cost.dedup_entry),
+    ];
+    for (name, price) in prices {
+        if !price.is_finite() || price < 0.0 {
             return Err(fail(
-                &field,
-                format!(
-                    "there is no knob {knob:?}; expected one of: {}",
-                    ids.join(", ")
-                ),
-            ));
-        };
-        if found.option(option).is_none() {
-            let ids: Vec<_> = found.options.iter().map(|o| o.id.as_str()).collect();
-            return Err(fail(
-                &field,
-                format!(
-                    "knob {knob:?} has no option {option:?}; expected one of: {}",
-                    ids.join(", ")
-                ),
+                &format!("cost.{name}"),
+                format!("{price} is not a price; expected a number of credits, 0 or more"),
             ));
         }
     }
@@ -241,6 +263,8 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
             explanation_html: markdown::render(&raw.solution.explanation),
         },
         chaos: raw.chaos.clone(),
+        cost: raw.cost,
+        must_fail: raw.must_fail.clone(),
         origin,
     })
 }
@@ -342,12 +366,39 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
                 ),
             ));
         };
-        if spec.options.len() < 2 {
-            return Err(fail(
-                format!("{field}.options"),
-                "expected at least two options".to_owned(),
-            ));
-        }
+        let offered: Vec<KnobOptionSpec> = match (&spec.range, spec.options.is_empty()) {
+            (Some(_), false) => {
+                return Err(fail(
+                    format!("{field}.range"),
+                    "a knob has options or a range, not both".to_owned(),
+                ));
+            }
+            (Some(range), true) => {
+                let integer = start.is_i64() || start.is_u64();
+                let values = range
+                    .values(integer)
+                    .map_err(|reason| fail(format!("{field}.range"), reason))?;
+                let unit = spec
+                    .unit
+                    .as_deref()
+                    .map_or(String::new(), |u| format!(" {u}"));
+                values
+                    .into_iter()
+                    .map(|value| KnobOptionSpec {
+                        id: Some(value.to_string()),
+                        label: Some(format!("{value}{unit}")),
+                        value: Some(value),
+                    })
+                    .collect()
+            }
+            (None, _) if spec.options.len() < 2 => {
+                return Err(fail(
+                    format!("{field}.options"),
+                    "expected at least two options, or a range".to_owned(),
+                ));
+            }
+            (None, _) => spec.options.clone(),
+        };
         let mut knob = Knob {
             id: spec.id.clone(),
             label: spec.label.clone(),
@@ -357,8 +408,10 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
             live,
             options: Vec::new(),
             default: String::new(),
+            range: spec.range,
+            unit: spec.unit.clone(),
         };
-        for (j, option) in spec.options.iter().enumerate() {
+        for (j, option) in offered.iter().enumerate() {
             let option_field = format!("{field}.options[{j}]");
             let value = option.value.clone().unwrap_or(serde_json::Value::Null);
             let id = match (&option.id, &value) {
@@ -404,8 +457,13 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
             });
         }
         let Some(default) = knob.options.iter().find(|o| o.value == start) else {
+            let what = if spec.range.is_some() {
+                "range"
+            } else {
+                "options"
+            };
             return Err(fail(
-                format!("{field}.options"),
+                format!("{field}.{what}"),
                 format!(
                     "none of the options is the scenario's current value {start}; expected it \
                      among the options (it is the knob's default)"

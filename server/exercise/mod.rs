@@ -17,6 +17,7 @@
 //! - `prove`: a Design over many seeded chaos runs: pass rate per goal, shrunk counterexamples.
 //! - `check`: the `check` subcommand: every exercise, default and solution, many seeds.
 //! - `schema`: the `schema` subcommand: the JSON Schema of the format.
+pub mod bill;
 pub mod brokers;
 mod bundled;
 pub mod catalog;
@@ -25,6 +26,7 @@ pub mod check;
 pub mod design;
 pub mod export;
 pub mod goals;
+pub mod knob_fields;
 pub mod load;
 pub mod markdown;
 pub mod model;

@@ -11,8 +11,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, Design, Millis, Scenario};
 
+use super::bill::Prices;
 use super::chaos::ChaosProfile;
 use super::goals::Goal;
+use super::knob_fields::KnobRange;
+pub(crate) use super::knob_fields::{
+    apply_to_scenario, current_value, design_field, design_fields, is_design_field,
+    set_design_field,
+};
 
 /// The workshop part an exercise belongs to.
 #[derive(
@@ -91,6 +97,24 @@ pub struct ExerciseFile {
     /// this table a proof adds one to three crashes and slowdowns of any consumer.
     #[serde(default)]
     pub chaos: ChaosProfile,
+    /// What each unit of the run's bill costs, in credits (compute, storage, retries,
+    /// idempotency entries). Leave it out for the defaults.
+    #[serde(default)]
+    pub cost: Prices,
+    /// Designs that must not meet every goal: `check` proves each one fails, so an exercise
+    /// can say "the expensive fix is not the answer".
+    #[serde(default)]
+    pub must_fail: Vec<MustFailSpec>,
+}
+
+/// A design that must fail: knob choices, and why it is wrong (shown by `check`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MustFailSpec {
+    /// Knob id to option id; knobs left out keep their default.
+    pub knobs: BTreeMap<String, String>,
+    /// Why this design is wrong, in a sentence.
+    pub why: String,
 }
 
 /// A knob: one field of one service (or channel) the learner may set to one of `options`.
@@ -118,10 +142,19 @@ pub struct KnobSpec {
     /// The channel whose field this is (kind, partitions, durable, ...): restarts the run.
     #[serde(default)]
     pub channel: Option<String>,
-    /// The field's name, as in the scenario.
+    /// The field's name, as in the scenario, or a path into a table field
+    /// (`retry.max_attempts`).
     pub field: String,
-    /// The values offered, in the order shown.
+    /// The values offered, in the order shown. A knob has `options` or a `range`.
+    #[serde(default)]
     pub options: Vec<KnobOptionSpec>,
+    /// A number offered as a slider from `min` to `max` in `step`s (at most 100 values),
+    /// instead of a menu.
+    #[serde(default)]
+    pub range: Option<KnobRange>,
+    /// What a range's number counts ("instances", "ms"), shown after it.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// One choice of a knob.
@@ -206,6 +239,9 @@ pub struct Knob {
     pub options: Vec<KnobOption>,
     /// The id of the option the scenario starts with.
     pub default: String,
+    /// Set for a knob offered as a slider: its options are the range's values, in order.
+    pub range: Option<KnobRange>,
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -269,6 +305,10 @@ pub struct Exercise {
     pub solution: Solution,
     /// What a proof adds to each seeded run.
     pub chaos: ChaosProfile,
+    /// The prices of the run's bill.
+    pub cost: Prices,
+    /// Designs `check` proves fail, each with its reason.
+    pub must_fail: Vec<MustFailSpec>,
     #[serde(skip)]
     pub origin: Origin,
 }
@@ -389,96 +429,4 @@ impl Exercise {
             })?;
         Ok((knob, option))
     }
-}
-
-/// The names of `Design`'s fields: the knobs that change a running consumer.
-pub(crate) fn is_design_field(field: &str) -> bool {
-    design_fields(&Design::default()).contains_key(field)
-}
-
-/// The JSON value of one field of a consumer's design.
-pub(crate) fn design_field(design: &Design, field: &str) -> Option<serde_json::Value> {
-    design_fields(design).remove(field)
-}
-
-fn design_fields(design: &Design) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(design) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    }
-}
-
-fn set_design_field(
-    design: &Design,
-    field: &str,
-    value: &serde_json::Value,
-) -> Result<Design, String> {
-    let mut fields = design_fields(design);
-    fields.insert(field.to_owned(), value.clone());
-    serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())
-}
-
-/// The scenario with one knob's field set to `value`, by way of its JSON form so that
-/// every field of every service can be a knob without a line of code per field.
-pub(crate) fn apply_to_scenario(
-    scenario: &Scenario,
-    knob: &Knob,
-    value: &serde_json::Value,
-) -> Result<Scenario, String> {
-    let mut json = serde_json::to_value(scenario).map_err(|e| e.to_string())?;
-    let (list, name) = match &knob.target {
-        KnobTarget::Consumer(name) => ("consumers", name),
-        KnobTarget::Producer(name) => ("producers", name),
-        KnobTarget::Channel(name) => ("channels", name),
-    };
-    let entity = json
-        .get_mut(list)
-        .and_then(serde_json::Value::as_array_mut)
-        .and_then(|items| {
-            items
-                .iter_mut()
-                .find(|item| item.get("name").and_then(serde_json::Value::as_str) == Some(name))
-        })
-        .ok_or_else(|| format!("there is no {} named {name:?}", &list[..list.len() - 1]))?;
-    let slot = if knob.live {
-        entity.get_mut("design")
-    } else {
-        Some(entity)
-    };
-    let Some(serde_json::Value::Object(fields)) = slot else {
-        return Err("the scenario has an unexpected shape".to_owned());
-    };
-    fields.insert(knob.field.clone(), value.clone());
-    serde_json::from_value(json).map_err(|e| e.to_string())
-}
-
-/// The current JSON value of a knob's field in a scenario.
-pub(crate) fn current_value(
-    scenario: &Scenario,
-    target: &KnobTarget,
-    field: &str,
-    live: bool,
-) -> Option<serde_json::Value> {
-    let json = serde_json::to_value(scenario).ok()?;
-    let (list, name) = match target {
-        KnobTarget::Consumer(name) => ("consumers", name),
-        KnobTarget::Producer(name) => ("producers", name),
-        KnobTarget::Channel(name) => ("channels", name),
-    };
-    let entity = json
-        .get(list)?
-        .as_array()?
-        .iter()
-        .find(|item| item.get("name").and_then(serde_json::Value::as_str) == Some(name))?;
-    let fields = if live { entity.get("design")? } else { entity };
-    let fields = fields.as_object()?;
-    if !fields.contains_key(field) {
-        return None;
-    }
-    Some(
-        fields
-            .get(field)
-            .cloned()
-            .unwrap_or(serde_json::Value::Null),
-    )
 }

@@ -29,6 +29,7 @@ pub fn snapshot(id: SandboxId, seq: u64, run: &Run, controls: Controls) -> Arc<B
     let topology = world.topology();
     let metrics = world.metrics();
     let goals = run.goals();
+    let bill = run.bill();
     let sandbox = id.to_string();
     let message = ServerMessage::Snapshot(Snapshot {
         seq,
@@ -44,6 +45,7 @@ pub fn snapshot(id: SandboxId, seq: u64, run: &Run, controls: Controls) -> Arc<B
         metrics: &metrics,
         events: run.recent().collect(),
         goals: &goals,
+        bill: &bill,
         markers: run.markers(),
         commands: run.log(),
         history_ms: run.history_ms(),
@@ -60,6 +62,7 @@ pub fn snapshot(id: SandboxId, seq: u64, run: &Run, controls: Controls) -> Arc<B
 pub fn frame(seq: u64, run: &mut Run, controls: Controls) -> Arc<Broadcast> {
     let metrics = run.world().metrics();
     let goals = run.goals();
+    let bill = run.bill();
     let at = run.now();
     let finished = run.finished();
     let (events, markers) = run.take_pending();
@@ -72,6 +75,7 @@ pub fn frame(seq: u64, run: &mut Run, controls: Controls) -> Arc<Broadcast> {
         events: &events,
         metrics: &metrics,
         goals: &goals,
+        bill: &bill,
         markers: &run.markers()[markers],
         design: run.design(),
         sent_at_us: unix_micros(),

@@ -6,6 +6,7 @@ use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Command, DeadLetterView, Metrics, Millis, Topology, TraceEvent};
+use crate::exercise::bill::Bill;
 use crate::exercise::model::Choices;
 use crate::exercise::{Design, GoalStatus};
 
@@ -41,6 +42,8 @@ pub struct Snapshot<'a> {
     /// The most recent trace events, oldest first.
     pub events: Vec<&'a TraceEvent>,
     pub goals: &'a [GoalStatus],
+    /// The run's bill so far: what the design costs, its latency and throughput.
+    pub bill: &'a Bill,
     pub markers: &'a [Marker],
     pub commands: &'a [TimedCommand],
     /// The furthest virtual time this run has reached: a timeline can seek anywhere in `0..=history_ms`.
@@ -63,6 +66,8 @@ pub struct Frame<'a> {
     pub events: &'a [TraceEvent],
     pub metrics: &'a Metrics,
     pub goals: &'a [GoalStatus],
+    /// The run's bill so far: what the design costs, its latency and throughput.
+    pub bill: &'a Bill,
     /// Markers new in this frame.
     pub markers: &'a [Marker],
     /// The learner's Design, so that a live knob change shows at once.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::engine::{
     CommandError, DeadLetterView, Millis, ScenarioError, TraceEvent, TraceKind, World,
 };
+use crate::exercise::bill::Bill;
 use crate::exercise::model::Choices;
 use crate::exercise::{Design, Exercise, GoalStatus, GoalTracker, TimedAction, start_world};
 
@@ -265,6 +266,11 @@ impl Run {
 
     pub fn goals(&self) -> Vec<GoalStatus> {
         self.tracker.status(&self.world, self.finished)
+    }
+
+    /// The run's bill so far, at the exercise's prices.
+    pub fn bill(&self) -> Bill {
+        Bill::of(&self.world, &self.exercise.cost)
     }
 
     /// Whether events are waiting for a frame, or the next broadcast must be a snapshot.
