@@ -352,11 +352,13 @@ pub const NOTES: &[BrokerNote] = &[
     },
 ];
 
-/// The note for one setting, if there is one.
+/// The note for one setting, if there is one. A knob's field may be a path into a table
+/// (`retry.max_attempts`): its first segment names the setting.
 pub fn note(target: NoteTarget, field: &str) -> Option<&'static BrokerNote> {
+    let setting = field.split('.').next().unwrap_or(field);
     NOTES
         .iter()
-        .find(|n| n.target == target && n.field == field)
+        .find(|n| n.target == target && n.field == setting)
 }
 
 /// The notes as the Markdown section of `docs/BROKERS.md`.
@@ -412,6 +414,13 @@ mod tests {
                 "the channel setting {field:?} has no note in server/exercise/brokers.rs"
             );
         }
+    }
+
+    #[test]
+    fn a_path_into_a_table_finds_the_note_of_its_field() {
+        let retry = note(Consumer, "retry.max_attempts").expect("a note");
+        assert_eq!(retry.field, "retry");
+        assert!(note(Channel, "retry").is_none(), "targets differ");
     }
 
     #[test]
