@@ -249,3 +249,29 @@ async fn broker_notes_name_every_setting_in_four_brokers() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_exercise_exports_with_the_design_its_query_names() {
+    let reply = get("/api/exercises/poison-message/export/nats?billing-retry=immediate-3").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(json["format"], "nats");
+    assert_eq!(json["file"]["consumers"][0]["config"]["max_deliver"], 100);
+    assert!(
+        json["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("up to 3 deliveries")),
+        "{}",
+        reply.body
+    );
+
+    let reply = get("/api/exercises/poison-message/export/rabbitmq?nope=x").await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.body.contains("no knob"), "{}", reply.body);
+    let reply = get("/api/exercises/poison-message/export/kafka").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = get("/api/exercises/no-such-exercise/export/nats").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}

@@ -40,6 +40,10 @@ pub fn app(state: AppState) -> Router {
             "/api/sandboxes/{id}/export/{format}",
             get(export::export_sandbox),
         )
+        .route(
+            "/api/exercises/{id}/export/{format}",
+            get(export::export_exercise),
+        )
         .route("/ws/sandboxes/{id}", get(ws::sandbox_socket))
         .route("/facilitator", get(facilitator_key::open_link))
         .merge(sessions::routes())
