@@ -89,6 +89,7 @@ pub enum Command {
     CutLink {
         service: String,
     },
+    /// Give a service back the link its scenario made: uncut, with any loss or jitter set since undone.
     RestoreLink {
         service: String,
     },
@@ -136,21 +137,25 @@ pub enum SettleOutcome {
 }
 
 impl Command {
-    /// A short label for timelines and logs.
+    /// A short label for timelines and logs: what the command did, so a slowdown undone does not read
+    /// "slow down" and a producer's retry does not read as the broker's duplicate.
     pub fn label(&self) -> &'static str {
         match self {
             Command::Publish { .. } => "publish",
             Command::InjectPoison { .. } => "inject poison",
-            Command::Duplicate { .. } => "duplicate",
+            Command::Duplicate { same_id: true, .. } => "duplicate delivery",
+            Command::Duplicate { same_id: false, .. } => "producer retry",
             Command::Crash { .. } => "crash",
             Command::Restart { .. } => "restart",
             Command::Pause { .. } => "pause",
             Command::Resume { .. } => "resume",
+            Command::Slow { factor, .. } if *factor <= 1 => "normal speed",
             Command::Slow { .. } => "slow down",
             Command::AddInstance { .. } => "add instance",
             Command::RemoveInstance { .. } => "remove instance",
             Command::Volunteer { .. } => "volunteer",
             Command::Settle { .. } => "settle",
+            Command::SetLink { conditions, .. } if conditions.cut => "cut link",
             Command::SetLink { .. } => "change link",
             Command::CutLink { .. } => "cut link",
             Command::RestoreLink { .. } => "restore link",

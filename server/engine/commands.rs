@@ -6,7 +6,6 @@ use super::consumer::{InstanceStatus, Source};
 use super::error::CommandError;
 use super::ids::{ChannelId, ConsumerId, MessageId, ProducerId};
 use super::message::Message;
-use super::network::Link;
 use super::scenario::{LinkConditions, StartFrom};
 use super::trace::TraceKind;
 use super::validate;
@@ -299,10 +298,8 @@ impl World {
                 self.set_link(&service, conditions);
             }
             Command::RestoreLink { service } => {
-                let conditions = LinkConditions {
-                    cut: false,
-                    ..self.link_of(&service)
-                };
+                // The link as the scenario made it: uncut, and without any loss or jitter added since.
+                let conditions = self.baseline_link_of(&service);
                 self.set_link(&service, conditions);
             }
             Command::RestartBroker { downtime_ms } => self.broker_goes_down(downtime_ms),
@@ -413,17 +410,28 @@ impl World {
         }
     }
 
+    fn baseline_link_of(&self, service: &str) -> LinkConditions {
+        if let Some(producer) = self.producer_id(service) {
+            return self.producers[producer.index()].link.baseline.clone();
+        }
+        match self.consumer_id(service) {
+            Ok(consumer) => self.consumers[consumer.index()].link.baseline.clone(),
+            Err(_) => LinkConditions::default(),
+        }
+    }
+
+    /// Gives a service's link new conditions; its baseline stays the scenario's.
     fn set_link(&mut self, service: &str, conditions: LinkConditions) {
         let boxed = Box::new(conditions.clone());
         if let Some(producer) = self.producer_id(service) {
-            self.producers[producer.index()].link = Link::new(conditions);
+            self.producers[producer.index()].link.conditions = conditions;
             self.record(TraceKind::LinkChanged {
                 producer: Some(producer),
                 consumer: None,
                 conditions: boxed,
             });
         } else if let Ok(consumer) = self.consumer_id(service) {
-            self.consumers[consumer.index()].link = Link::new(conditions);
+            self.consumers[consumer.index()].link.conditions = conditions;
             self.record(TraceKind::LinkChanged {
                 producer: None,
                 consumer: Some(consumer),

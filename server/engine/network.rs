@@ -27,11 +27,16 @@ impl Transit {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Link {
     pub(crate) conditions: LinkConditions,
+    /// The conditions the scenario gave this link: what "restore link" brings back.
+    pub(crate) baseline: LinkConditions,
 }
 
 impl Link {
     pub(crate) fn new(conditions: LinkConditions) -> Self {
-        Self { conditions }
+        Self {
+            baseline: conditions.clone(),
+            conditions,
+        }
     }
 
     /// Sends one message. Randomness is drawn only for the conditions that are set, so a

@@ -87,6 +87,16 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/fit.js"),
     ),
     asset(
+        "js/glyphs.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/glyphs.js"),
+    ),
+    asset(
+        "js/origins.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/origins.js"),
+    ),
+    asset(
         "js/animate.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/js/animate.js"),

@@ -1,7 +1,17 @@
 // Every control a learner has but the design (design.js): faults, the publish form, dead-letter inspection
 // and redrive, stream replay, run controls, and run files. Each sends one protocol message.
 import { h, replace, fmtAt, shortId, toast } from "./dom.js";
-import { faultCommand } from "./faults.js";
+import { deadLetterReason } from "./events.js";
+import { FAULTS, faultCommand } from "./faults.js";
+/** What a fault button does, where its label alone does not say. */
+const FAULT_HELP = {
+  inject_poison: "Publish a payload no consumer can parse",
+  duplicate: "The broker delivers the last message again, same id",
+  producer_retry: "The producer sends the last message again under a new id",
+  restore_link: "Back to the link the exercise started with: not cut, and without the jitter or loss added since",
+};
+/** A fault label longer than this takes a whole row of its grid. */
+const WIDE_LABEL_CHARS = 14;
 /** Largest run file accepted from disk; the server checks its own limit too. */
 const MAX_RUN_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -59,12 +69,19 @@ export class Controls {
     this.send({ type: this.store.paused ? "play" : "pause" });
   }
 
+  /** One button per fault of faults.js, in the grid of what it aims at. */
   faults() {
-    for (const button of document.querySelectorAll("[data-fault]")) {
-      button.addEventListener("click", () => {
-        const cmd = this.faultCommand(button.dataset.fault);
-        if (cmd) this.command(cmd);
-      });
+    for (const grid of document.querySelectorAll("[data-faults]")) {
+      grid.replaceChildren(...FAULTS.filter((f) => f.target === grid.dataset.faults).map((f) => h("button", {
+        type: "button",
+        class: f.label.length > WIDE_LABEL_CHARS ? "btn btn--wide" : "btn",
+        dataset: { fault: f.id },
+        title: FAULT_HELP[f.id],
+        onclick: () => {
+          const cmd = this.faultCommand(f.id);
+          if (cmd) this.command(cmd);
+        },
+      }, f.label)));
     }
     this.$("fault-consumer").addEventListener("change", (e) => this.onSelect(Number(e.target.value)));
   }
@@ -203,7 +220,7 @@ export class Controls {
       h("td", {}, h("button", { type: "button", class: "linkish mono", onclick: () => { this.$("dlq-dialog").close(); this.onSelectMessage(l.message.id); } }, shortId(l.message.id))),
       h("td", {}, l.message.event_type, l.message.malformed ? " (malformed)" : ""),
       h("td", {}, l.message.key, ` #${l.message.seq}`),
-      h("td", {}, l.reason.replaceAll("_", " ")),
+      h("td", {}, deadLetterReason(l.reason, l.attempts, this.store.message(l.message.id)?.events ?? [])),
       h("td", {}, String(l.attempts)),
       h("td", { class: "mono" }, fmtAt(l.at)),
       h("td", {}, h("button", { type: "button", class: "btn btn--small", onclick: () => {

@@ -7,6 +7,8 @@ import { classOf, describe, isProblem, tagOf, Names } from "./events.js";
 export const MAX_ROWS = 250;
 /** Minimum wall-clock time between two redraws of the list. */
 const REDRAW_MS = 250;
+/** Keys that move the focus inside the log, and by how many rows. */
+const MOVES = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10 };
 
 export class EventLog {
   constructor(store, { onSelect }) {
@@ -33,6 +35,27 @@ export class EventLog {
     this.list.addEventListener("pointerleave", () => hold(this.list.contains(document.activeElement)));
     this.list.addEventListener("focusin", () => hold(true));
     this.list.addEventListener("focusout", (e) => hold(this.list.contains(e.relatedTarget) || this.list.matches(":hover")));
+    // One tab stop for the whole log; the arrow keys (and Home, End, Page Up, Page Down) move inside it.
+    this.list.addEventListener("keydown", (e) => this.move(e));
+  }
+
+  move(e) {
+    const buttons = [...this.list.querySelectorAll(".log__msg")];
+    const at = buttons.indexOf(document.activeElement);
+    if (at < 0 || !buttons.length) return;
+    let to;
+    if (e.key in MOVES) to = Math.max(0, Math.min(buttons.length - 1, at + MOVES[e.key]));
+    else if (e.key === "Home") to = 0;
+    else if (e.key === "End") to = buttons.length - 1;
+    else return;
+    e.preventDefault();
+    this.focusRow(buttons, to);
+    buttons[to].focus();
+  }
+
+  /** Makes `buttons[index]` the log's one tab stop. */
+  focusRow(buttons, index) {
+    buttons.forEach((b, i) => { b.tabIndex = i === index ? 0 : -1; });
   }
 
   /** Shows only what concerns `text` (a message id, a correlation id or a key). */
@@ -82,6 +105,9 @@ export class EventLog {
       if (rows.length < MAX_ROWS) rows.push(this.row(ev, names));
     }
     this.list.replaceChildren(...rows);
+    const buttons = [...this.list.querySelectorAll(".log__msg")];
+    const selected = buttons.findIndex((b) => b.closest("li").dataset.message === this.selected);
+    this.focusRow(buttons, Math.max(0, selected));
     this.countText = matched > MAX_ROWS ? `latest ${MAX_ROWS} of ${matched}` : `${matched} events`;
     this.count.textContent = this.countText;
   }

@@ -1,5 +1,6 @@
 // What each trace event means for a learner: its colour class, whether it is a problem, and one sentence.
 // Shared by the log, the journey, the sequence diagram and the animation, so a state has one colour.
+import { ORIGIN_TEXT } from "./origins.js";
 
 /** Colour class per event type: flight, ok, retry, dead, dup, order, lost, fault or info. */
 const CLASS = {
@@ -18,6 +19,8 @@ const CLASS = {
 };
 
 export function classOf(ev) {
+  // A learner's design change is a choice, not a fault.
+  if (ev.type === "fault" && ev.command?.kind === "set_design") return "info";
   return CLASS[ev.type] || "info";
 }
 
@@ -36,6 +39,7 @@ export function tagOf(ev) {
     case "out_of_order": return "OUT OF ORDER";
     case "stale_overwrite": return "STALE WRITE";
     case "instance_crashed": return "CRASH";
+    case "fault": return ev.command?.kind === "set_design" ? "design" : "fault";
     default: return ev.type.replaceAll("_", " ");
   }
 }
@@ -63,11 +67,33 @@ const DROP = {
   retention_exceeded: "the stream deleted it before the group read it",
 };
 
+/** Why a message was dead-lettered; `attempts` tells a policy that gave up at once from one that retried. */
 const DEAD = {
-  rejected: "rejected after its retries",
-  max_deliveries: "the broker's delivery limit was reached",
-  expired: "it expired",
+  rejected: (attempts) => (attempts > 1 ? "its consumer rejected it after its retries" : "its consumer rejected it, with no retry"),
+  max_deliveries: () => "the broker's delivery limit was reached",
+  expired: () => "it expired",
 };
+
+/** "1 attempt", "3 attempts". */
+export function plural(n, one, many = `${one}s`) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Why a message is a dead letter, in words: the broker's reason and, when its consumer rejected it, the
+ * failure that made it do so (from the message's `events`), so the DLQ and the journey say the same. */
+export function deadLetterReason(reason, attempts, events) {
+  const why = DEAD[reason]?.(attempts) ?? reason.replaceAll("_", " ");
+  const cause = reason === "rejected" ? lastFailure(events) : null;
+  return cause ? `${why}, on ${cause}` : why;
+}
+
+/** The failure that sent a message to its dead-letter queue: the last `processing_failed` before it. */
+export function lastFailure(events) {
+  for (let i = events.length - 1; i >= 0; i--) {
+    if (events[i].type === "processing_failed") return FAILURE[events[i].reason] ?? events[i].reason;
+  }
+  return null;
+}
 
 /** Names of the topology's parts, by index. */
 export class Names {
@@ -98,7 +124,14 @@ export function describe(ev, names, msg) {
     case "db_committed": return `${names.producer(ev.producer)} saved ${what} in its database`;
     case "publish_failed": return `${names.producer(ev.producer)} could not publish ${what}: ${DROP[ev.reason] ?? ev.reason}`;
     case "outbox_confirmed": return `${names.producer(ev.producer)}'s outbox marked ${what} as sent`;
-    case "dropped": return `${what} was lost: ${DROP[ev.reason] ?? ev.reason}`;
+    case "dropped": {
+      // A topic copies a message per subscription: say whose copy was lost and why.
+      if (ev.reason === "no_subscriber" && ev.consumer !== undefined) {
+        const who = names.consumer(ev.consumer);
+        return `${who}'s copy of ${what} was lost: ${who} had no instance running and its subscription is not durable, so nobody was subscribed for it`;
+      }
+      return `${what} was lost${ev.consumer !== undefined ? ` for ${names.consumer(ev.consumer)}` : ""}: ${DROP[ev.reason] ?? ev.reason}`;
+    }
     case "duplicated": return `the network delivered ${what} twice`;
     case "enqueued": return `queued in ${names.queue(ev.queue)}`;
     case "appended": return `appended to ${names.channel(ev.channel)} partition ${ev.partition} at offset ${ev.offset}`;
@@ -118,8 +151,9 @@ export function describe(ev, names, msg) {
     case "nacked": return `${inst()} rejected it${ev.requeue ? " (back to the queue)" : " for good"}`;
     case "stale_ack": return `a late ack from ${names.consumer(ev.consumer)}: the broker had already taken it back`;
     case "ack_timeout": return `no ack from ${inst()} in time: the broker delivers it again`;
-    case "retry_scheduled": return `retry ${ev.next_attempt} in ${ev.delay_ms} ms`;
-    case "dead_lettered": return `dead-lettered in ${names.queue(ev.queue)} after ${ev.attempts} attempts: ${DEAD[ev.reason] ?? ev.reason}`;
+    case "retry_scheduled": return `attempt ${ev.next_attempt} in ${ev.delay_ms} ms`;
+    case "dead_lettered":
+      return `dead-lettered in ${names.queue(ev.queue)} after ${plural(ev.attempts, "attempt")}: ${deadLetterReason(ev.reason, ev.attempts, msg ? msg.events.filter((e) => e.at <= ev.at) : [])}`;
     case "redriven": return `redriven from the dead-letter queue to ${names.queue(ev.queue)}`;
     case "offset_committed": return `${names.consumer(ev.consumer)} committed offset ${ev.offset} on partition ${ev.partition}`;
     case "offset_reset": return `${names.consumer(ev.consumer)} moved to offset ${ev.offset} on partition ${ev.partition}`;
@@ -139,7 +173,11 @@ export function describe(ev, names, msg) {
       if (c.cut) return `the link of ${who} is cut`;
       return `link of ${who}: latency ${c.latency_ms} ms, jitter ${c.jitter_ms} ms, loss ${Math.round((c.loss || 0) * 100)} %`;
     }
-    case "fault": return `fault: ${ev.label}${faultTarget(ev.command)}`;
+    case "fault": {
+      const who = ORIGIN_TEXT[ev.origin];
+      if (ev.command?.kind === "set_design") return `design change${who ? ` by ${who}` : ""}${faultTarget(ev.command)}`;
+      return `${ev.label}${faultTarget(ev.command)}${who ? ` (${ev.origin === "exercise" ? who : `by ${who}`})` : ""}`;
+    }
     case "reply_received": return `${names.producer(ev.producer)} got its reply after ${ev.latency_ms} ms`;
     case "request_timed_out": return `${names.producer(ev.producer)} gave up waiting for a reply`;
     case "late_reply": return `a reply reached ${names.producer(ev.producer)} after it had given up`;

@@ -1,7 +1,7 @@
 // One message's whole journey: every event kept for it, every attempt, in virtual-time order, with the
 // messages it caused and the one that caused it.
 import { h, replace, fmtAt, fmtMs, shortId } from "./dom.js";
-import { classOf, describe, isProblem, Names } from "./events.js";
+import { classOf, describe, isProblem, lastFailure, plural, Names } from "./events.js";
 import { KEEP_FIRST } from "./state.js";
 
 export class Journey {
@@ -70,7 +70,15 @@ function outcomeOf(msg, now, names) {
   const dup = last(["duplicate_effect"]);
   if (dup) return ["dup", `Applied more than once: ${names.consumer(dup.consumer)} did it ${dup.times} times.`];
   const moved = last(["dead_lettered", "redriven", "delivered", "dropped", "retry_scheduled", "acked", "effect_applied"]);
-  if (moved?.type === "dead_lettered") return ["dead", `In the dead-letter queue since ${fmtAt(moved.at)} s, after ${moved.attempts} attempts.`];
+  if (moved?.type === "dead_lettered") {
+    const cause = lastFailure(msg.events);
+    return ["dead", `In the dead-letter queue since ${fmtAt(moved.at)} s, after ${plural(moved.attempts, "attempt")}${cause ? `; the last failure: ${cause}` : ""}.`];
+  }
+  const lostFor = [...new Set(msg.events.filter((e) => e.type === "dropped" && e.consumer !== undefined).map((e) => names.consumer(e.consumer)))];
+  const doneBy = [...new Set(msg.events.filter((e) => e.type === "effect_applied" || e.type === "acked").map((e) => names.consumer(e.consumer)))];
+  if (lostFor.length) {
+    return ["lost", `Lost for ${lostFor.join(", ")} at ${fmtAt(msg.events.find((e) => e.type === "dropped").at)} s${doneBy.length ? `; processed by ${doneBy.join(", ")}` : ""}.`];
+  }
   if (moved?.type === "dropped") return ["lost", `Lost at ${fmtAt(moved.at)} s. Nobody will process it.`];
   if (moved?.type === "retry_scheduled" && moved.due_at > now) return ["retry", `Waiting for attempt ${moved.next_attempt}, due in ${fmtMs(moved.due_at - now)}.`];
   const stale = last(["stale_overwrite", "out_of_order"]);

@@ -1,6 +1,6 @@
 // The playground page: connects to the sandbox named in `data-ws`, keeps a Store of what the server sends,
 // and redraws the views from it. Loaded only on /exercises/{id}.
-import { toast, fmtMs } from "./dom.js";
+import { h, toast, fmtMs } from "./dom.js";
 import { Store } from "./state.js";
 import { Socket } from "./socket.js";
 import { TopologyView } from "./topology.js";
@@ -14,6 +14,8 @@ import { Controls, setupTabs } from "./controls.js";
 import { DesignPanel, parseKnobs } from "./design.js";
 import { Success } from "./success.js";
 import { showTimer } from "./room-timer.js";
+import { GLYPHS, legendIcon } from "./glyphs.js";
+import { FaultOrigins } from "./origins.js";
 
 const root = document.getElementById("playground");
 if (root) start(root);
@@ -27,7 +29,11 @@ function start(root) {
   const send = (msg) => {
     if (!socket || !socket.send(msg)) toast("Not connected to the sandbox; retrying…", "error");
   };
-  const command = (cmd) => send({ type: "command", command: cmd });
+  const origins = new FaultOrigins();
+  const command = (cmd) => {
+    origins.sent(cmd);
+    send({ type: "command", command: cmd });
+  };
 
   const showDetail = setupTabs(document.querySelector(".pg-detail .tabs"));
   setupTabs(document.querySelector(".pg-controls .tabs"));
@@ -52,6 +58,12 @@ function start(root) {
     design: () => store.design,
   });
   const animator = new Animator();
+  // A moving message is a way into its journey: click or tap a dot (pause first to hold them still).
+  $("topology").addEventListener("click", (e) => {
+    const dot = e.target instanceof Element ? e.target.closest(".dot[data-message]") : null;
+    if (dot) selectMessage(dot.dataset.message);
+  });
+  $("legend").replaceChildren(...Object.entries(GLYPHS).map(([state, { label }]) => h("li", {}, h("span", { class: `swatch swatch--${state}` }, legendIcon(state)), label)));
   const clocks = new RetryClocks();
   const log = new EventLog(store, { onSelect: selectMessage });
   const journey = new Journey(store, {
@@ -64,8 +76,8 @@ function start(root) {
   const sequence = new Sequence(store, { onSelect: selectMessage });
   let seeking = null;
   const timeline = new Timeline(store, {
-    onSeek: (at) => {
-      seeking = at;
+    onSeek: (at, clamped) => {
+      seeking = { at, from: store.at, clamped };
       send({ type: "seek", at });
     },
   });
@@ -89,6 +101,7 @@ function start(root) {
   hints((index) => socket?.send({ type: "hint", index }));
 
   const renderRun = () => {
+    animator.setPaused(store.paused || store.finished);
     $("clock").textContent = `${(store.at / 1000).toFixed(1)} s`;
     $("run-for").textContent = fmtMs(store.runForMs);
     $("seed").textContent = String(store.seed);
@@ -147,14 +160,25 @@ function start(root) {
   }
 
   const onMessage = (m) => {
+    if (m.type === "snapshot" || m.type === "frame") {
+      // Before the views see the events: each fault learns who made it happen.
+      origins.observe(m.events || [], m.type === "snapshot" ? m.commands || [] : null);
+      origins.markOrigins(m.markers || [], m.events || []);
+    }
+    // The one sign of a facilitator's fault for the room; its fault event follows.
+    if (m.type === "notice" && /^Your facilitator injected a fault/.test(m.message)) origins.facilitator();
     switch (m.type) {
       case "snapshot":
         store.applySnapshot(m);
         design.afterSnapshot();
-        if (seeking !== null && m.at === seeking) {
+        if (seeking !== null && m.at === seeking.at) {
           const later = store.commands.filter((c) => c.at > m.at).length;
           const fork = later ? ` Play or a new command forks a new run from here, without the ${later} later command${later > 1 ? "s" : ""}.` : "";
-          toast(`Back at ${(m.at / 1000).toFixed(1)} s, rebuilt from seed ${m.seed} and the command log.${fork}`);
+          const where = `${(m.at / 1000).toFixed(1)} s`;
+          const moved = seeking.clamped
+            ? `The run has only reached ${where}: moved there`
+            : m.at >= seeking.from ? `Forward to ${where}` : `Back at ${where}`;
+          toast(`${moved}, rebuilt from seed ${m.seed} and the command log.${fork}`);
         }
         seeking = null;
         break;

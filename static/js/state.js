@@ -9,6 +9,8 @@ export const MAX_MESSAGES = 4000;
  * after the first `KEEP_FIRST` go, so a journey always shows how it started and how it ends. */
 export const MAX_EVENTS_PER_MESSAGE = 640;
 export const KEEP_FIRST = 60;
+/** Why a message fails that says it will fail every time: a poison message, drawn as one. */
+const POISON_REASONS = new Set(["malformed", "poison_type", "unknown_schema_version"]);
 /** Metric samples kept for the sparklines (one per frame, about ten a second). */
 export const MAX_SAMPLES = 240;
 
@@ -57,12 +59,16 @@ export class Store {
   }
 
   applySnapshot(m) {
+    // A rewind of the same run: the faults after the new present stay on the timeline, hollow, as the
+    // future a fork from here would leave out.
+    const sameRun = m.seed === this.seed && m.exercise === this.exercise && (m.history_ms || 0) > m.at;
+    const later = sameRun ? this.markers.filter((k) => k.at > m.at).map((k) => ({ ...k, ghost: true })) : [];
     this.reset();
     this.topology = m.topology;
     this.seed = m.seed;
     this.exercise = m.exercise;
     this.runForMs = m.run_for_ms;
-    this.markers = m.markers || [];
+    this.markers = [...(m.markers || []), ...later];
     this.commands = m.commands || [];
     this.choices = m.choices || {};
     this.applyCommon(m);
@@ -74,7 +80,12 @@ export class Store {
   applyFrame(m) {
     this.applyCommon(m);
     this.historyMs = Math.max(this.historyMs, m.at);
-    if (m.markers?.length) this.markers.push(...m.markers);
+    if (m.markers?.length) {
+      // A marker the run reaches again replaces its ghost.
+      const again = new Set(m.markers.map((k) => `${k.at}:${k.label}`));
+      this.markers = this.markers.filter((k) => !k.ghost || !again.has(`${k.at}:${k.label}`));
+      this.markers.push(...m.markers);
+    }
     this.addEvents(m.events || []);
     this.emit("frame", m.events || []);
   }
@@ -118,10 +129,12 @@ export class Store {
         msg.channel = ev.channel;
         msg.from = ev.from;
         msg.malformed = !!ev.malformed;
+        msg.poison = msg.malformed;
         let ids = this.byCorrelation.get(ev.correlation_id);
         if (!ids) this.byCorrelation.set(ev.correlation_id, (ids = []));
         ids.push(id);
       }
+      if (ev.type === "processing_failed" && POISON_REASONS.has(ev.reason)) msg.poison = true;
       if (msg.events.length >= MAX_EVENTS_PER_MESSAGE) {
         msg.events.splice(KEEP_FIRST, 1);
         msg.dropped += 1;

@@ -1,6 +1,10 @@
 // The timeline: a scrubber over the run (drag back to travel in time), a marker per fault, and sparklines
 // for the rates and depths a learner watches.
 import { h, s, fmtMs } from "./dom.js";
+import { ORIGIN_TEXT } from "./origins.js";
+
+/** Quiet time after the last change of the scrubber before it seeks: arrow presses add up to one seek. */
+const SEEK_SETTLE_MS = 350;
 
 const SPARKS = [
   { key: "rate", label: "published/s", cls: "" },
@@ -29,11 +33,16 @@ export class Timeline {
       this.dragging = true;
       this.scrubber.setAttribute("aria-valuetext", `seek to ${fmtMs(Number(this.scrubber.value))}`);
     });
+    let settle = null;
     this.scrubber.addEventListener("change", () => {
-      this.dragging = false;
-      const at = Math.min(Number(this.scrubber.value), this.store.historyMs);
-      this.scrubber.value = String(at);
-      onSeek(at);
+      clearTimeout(settle);
+      settle = setTimeout(() => {
+        this.dragging = false;
+        const wanted = Number(this.scrubber.value);
+        const at = Math.min(wanted, this.store.historyMs);
+        this.scrubber.value = String(at);
+        onSeek(at, wanted > at);
+      }, SEEK_SETTLE_MS);
     });
   }
 
@@ -47,12 +56,14 @@ export class Timeline {
       this.scrubber.setAttribute("aria-valuetext", `${fmtMs(st.at)} of ${fmtMs(max)}`);
     }
     // Markers after the current time belong to a future that a fork would drop: drawn hollow.
-    const key = `${st.markers.length}:${max}:${st.markers.filter((m) => m.at > st.at).length}`;
+    const key = `${st.markers.length}:${max}:${st.markers.filter((m) => m.at > st.at).length}:${st.markers.map((m) => m.origin ?? "").join()}`;
     if (this.markerKey !== key) {
       this.markerKey = key;
       this.markers.replaceChildren(...st.markers.map((m) => {
-        const title = `${fmtMs(m.at)}: ${m.label}${m.detail ? ` (${m.detail})` : ""}`;
-        const el = h("span", { class: m.at > st.at ? "marker marker--ahead" : "marker", title });
+        const who = ORIGIN_TEXT[m.origin];
+        const title = `${fmtMs(m.at)}: ${m.label}${m.detail ? ` on ${m.detail}` : ""}${who ? ` (${m.origin === "exercise" ? who : `by ${who}`})` : ""}${m.at > st.at ? ", later in the run: a fork from here leaves it out" : ""}`;
+        const kind = m.label === "change design" ? " marker--design" : m.origin === "exercise" ? " marker--exercise" : "";
+        const el = h("span", { class: `marker${kind}${m.at > st.at ? " marker--ahead" : ""}`, title });
         el.style.left = `${(100 * m.at) / max}%`;
         return el;
       }));
@@ -62,7 +73,14 @@ export class Timeline {
 
   renderSparks() {
     const samples = this.store.samples;
-    if (samples.length < 2) return;
+    if (samples.length < 2) {
+      // A reset or a rewind starts the lines again: nothing of the run before stays drawn.
+      for (const spark of this.sparks) {
+        spark.value.textContent = "0";
+        spark.line.setAttribute("points", "");
+      }
+      return;
+    }
     // Rates over about one second of virtual time, so a frame's jitter does not show as noise.
     const series = { rate: [], done: [], lag: [], retries: [], dlq: [] };
     for (let i = 1; i < samples.length; i++) {

@@ -218,13 +218,14 @@ export class TopologyView {
         a.emitPath[`${c.id}:${ch.id}`] = path;
       }
     }
-    // The console: hand-published messages start at the bottom left.
-    // The console: what a learner publishes by hand starts from a small "you" tag at the bottom left.
+    // The console: messages published by hand (yours, or the exercise's scheduled ones, such as a poison
+    // message) start from a small tag at the bottom left.
     const consoleP = t.producers.find((p) => p.name === "console");
     if (consoleP) {
       nodes.append(s("g", { class: "node node--console" },
         s("rect", { class: "node__box", x: x.p, y: H - 26, width: 92, height: 22, rx: 11 }),
-        s("text", { class: "node__sub", x: x.p + 46, y: H - 11, "text-anchor": "middle" }, "you (console)")));
+        s("text", { class: "node__sub", x: x.p + 46, y: H - 11, "text-anchor": "middle" }, "console"),
+        s("title", {}, "Messages published by hand: from the Publish tab, a fault, or the exercise's schedule")));
       a.producer[consoleP.id] = [x.p + 92, H - 15];
     }
     this.anchors = a;

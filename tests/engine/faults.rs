@@ -337,6 +337,68 @@ fn a_dependency_outage_fails_processing_until_it_is_over() {
 }
 
 #[test]
+fn restore_link_brings_back_the_scenarios_link_without_the_loss_added_since() {
+    let text = format!("{BILLING}\n[links.billing]\nlatency_ms = 40\n");
+    let mut world = world(&text, 3);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"set_link","service":"billing","conditions":{"latency_ms":5,"loss":0.2}}"#,
+    );
+    apply(&mut world, 0, r#"{"kind":"cut_link","service":"billing"}"#);
+    apply(
+        &mut world,
+        0,
+        r#"{"kind":"restore_link","service":"billing"}"#,
+    );
+    let events = run(&mut world, 30_000);
+    let restored = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::LinkChanged { conditions, .. } => Some(conditions.clone()),
+            _ => None,
+        })
+        .next_back()
+        .expect("the restore is traced");
+    assert!(!restored.cut && restored.loss == 0.0 && restored.latency_ms == 40);
+    assert!(
+        !events.iter().any(|e| matches!(
+            e.kind,
+            TraceKind::Dropped {
+                reason: DropReason::LinkLoss,
+                ..
+            }
+        )),
+        "a restored link loses nothing"
+    );
+}
+
+#[test]
+fn the_labels_of_faults_say_what_they_did() {
+    let label = |json: &str| {
+        serde_json::from_str::<eda_playground::engine::Command>(json)
+            .expect("a command")
+            .label()
+    };
+    assert_eq!(
+        label(r#"{"kind":"slow","consumer":"b","factor":1}"#),
+        "normal speed"
+    );
+    assert_eq!(
+        label(r#"{"kind":"slow","consumer":"b","factor":5}"#),
+        "slow down"
+    );
+    assert_eq!(
+        label(r#"{"kind":"duplicate","channel":"o","same_id":false}"#),
+        "producer retry"
+    );
+    assert_eq!(
+        label(r#"{"kind":"duplicate","channel":"o"}"#),
+        "duplicate delivery"
+    );
+}
+
+#[test]
 fn scheduled_faults_happen_on_their_own_and_leave_a_marker() {
     let text = format!(
         "{BILLING}\n[[faults]]\nat_ms = 300\nfault = {{ kind = \"crash\", consumer = \"billing\", instance = 1 }}\n"
