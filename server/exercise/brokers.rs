@@ -99,7 +99,7 @@ pub const NOTES: &[BrokerNote] = &[
         field: "max_deliveries",
         title: "Max deliveries",
         engine: "N means N deliveries in all, the first one included: a message delivered N times and still not acknowledged goes to the dead-letter queue instead of an (N+1)-th delivery.",
-        rabbitmq: "Quorum queues only: x-delivery-limit. It counts returns (nacks with requeue, and deliveries taken back), not deliveries, so a limit of N allows N+1 deliveries before the message is dead-lettered with reason delivery_limit. Classic queues have no limit: a requeued message comes back forever.",
+        rabbitmq: "Quorum queues only: x-delivery-limit. It counts returns (a nack with requeue is one), not deliveries, so a limit of N allows N+1 deliveries before the message is dead-lettered with reason delivery_limit. Classic queues have no limit: a requeued message comes back forever.",
         kafka: "No broker-side limit: the consumer counts its own attempts (or a retry topic's header) and publishes to a dead-letter topic itself.",
         sqs: "maxReceiveCount in the queue's redrive policy: after that many receives the message moves to the dead-letter queue, so N allows N deliveries, like the engine.",
         nats: "MaxDeliver on the consumer (default -1, unlimited): N deliveries in all, like the engine. Then the message is no longer delivered to that consumer and the server publishes a MAX_DELIVERIES advisory; the message stays in the stream.",
