@@ -77,6 +77,28 @@ start_ms = 100
     )
 }
 
+/// Runs `scenario` with `consumers` down from 0 s until `back_at`, then on to `until`; the trace
+/// is left in the world.
+fn with_outage(scenario: &str, consumers: &[&str], back_at: Millis, until: Millis) -> World {
+    let scenario: Scenario = toml::from_str(scenario).expect("the scenario parses");
+    let mut world = World::new(&scenario, 1).expect("the scenario is valid");
+    let command = |kind: &str, consumer: &str| -> Command {
+        serde_json::from_value(serde_json::json!({"kind": kind, "consumer": consumer}))
+            .expect("a command")
+    };
+    for consumer in consumers {
+        world.apply(0, command("crash", consumer)).expect("a crash");
+    }
+    world.advance_to(back_at);
+    for consumer in consumers {
+        world
+            .apply(back_at, command("restart", consumer))
+            .expect("a restart");
+    }
+    world.advance_to(until);
+    world
+}
+
 /// Two consumers on one queue, both with `prefetch`; `slow` holds what it gets far longer than
 /// the run, `fast` acks at once. Returns (slow, fast) deliveries.
 pub(crate) fn competing(prefetch: u32, messages: u32) -> (usize, usize) {
@@ -217,22 +239,7 @@ channel = "orders"
 durable = false
 "#
     );
-    let scenario: Scenario = toml::from_str(&scenario).expect("the scenario parses");
-    let mut world = World::new(&scenario, 1).expect("the scenario is valid");
-    for consumer in ["billing", "email"] {
-        let crash = format!(r#"{{"kind":"crash","consumer":"{consumer}"}}"#);
-        world
-            .apply(0, serde_json::from_str(&crash).expect("a command"))
-            .expect("a crash");
-    }
-    world.advance_to(5_000);
-    for consumer in ["billing", "email"] {
-        let restart = format!(r#"{{"kind":"restart","consumer":"{consumer}"}}"#);
-        world
-            .apply(5_000, serde_json::from_str(&restart).expect("a command"))
-            .expect("a restart");
-    }
-    world.advance_to(10_000);
+    let world = with_outage(&scenario, &["billing", "email"], 5_000, 10_000);
     let applied = |name: &str| {
         world
             .report()
@@ -241,4 +248,40 @@ durable = false
             .map_or(0, |r| r.business.applied)
     };
     (applied("billing"), applied("email"))
+}
+
+/// `records` appended to a one-partition stream and read by a group that starts at `offset`.
+/// With `consumer_first` the group reads from the start of the run, when the stream is still
+/// empty; otherwise its only instance is down until the records are there, as the brokers'
+/// consumers are created after the publishes. Returns the offsets delivered, in order.
+pub(crate) fn start_at_offset(records: u32, offset: u64, consumer_first: bool) -> Vec<u64> {
+    let scenario = format!(
+        r#"
+[[channels]]
+name = "ledger"
+kind = "stream"
+[[producers]]
+name = "publisher"
+channel = "ledger"
+event_type = "Entry"
+rate_per_sec = 1000
+count = {records}
+start_ms = 100
+[[consumers]]
+name = "reader"
+channel = "ledger"
+start = {{ from = "offset", offset = {offset} }}
+"#
+    );
+    let down: &[&str] = if consumer_first { &[] } else { &["reader"] };
+    let mut world = with_outage(&scenario, down, 1_000, 5_000);
+    let trace: Vec<Value> = world
+        .drain_trace()
+        .iter()
+        .map(|event| serde_json::to_value(event).expect("a trace event serializes"))
+        .collect();
+    of_type(&trace, "delivered")
+        .iter()
+        .map(|e| e["offset"].as_u64().unwrap_or_default())
+        .collect()
 }

@@ -133,6 +133,28 @@ fn rabbitmq_behaves_as_the_engine_says() {
             verdict: "documented: RabbitMQ ends the whole channel",
         });
 
+        let real = rabbitmq_scenarios::stream_from_offset(&broker, 5, 2, false).await;
+        let simulated = engine::start_at_offset(5, 2, false);
+        assert_eq!(real, [2, 3, 4]);
+        assert_eq!(simulated, [2, 3, 4]);
+        rows.push(Row {
+            scenario: "start position: a stream of 5 records read from offset 2",
+            broker: format!("x-stream-offset 2: offsets {real:?}"),
+            engine: format!("start offset 2: offsets {simulated:?}"),
+            verdict: "same: offsets count from 0",
+        });
+
+        let real = rabbitmq_scenarios::stream_from_offset(&broker, 5, 2, true).await;
+        let simulated = engine::start_at_offset(5, 2, true);
+        assert_eq!(real, [2, 3, 4], "a stream consumer waits for its offset");
+        assert_eq!(simulated, [0, 1, 2, 3, 4]);
+        rows.push(Row {
+            scenario: "start position: offset 2 on a stream still empty, then 5 records",
+            broker: format!("x-stream-offset 2: offsets {real:?}, it waits for offset 2"),
+            engine: format!("start offset 2: offsets {simulated:?}, clamped to the end"),
+            verdict: "documented: the engine clamps, as JetStream does",
+        });
+
         let real = rabbitmq_scenarios::durable_subscriptions(&broker, 5).await;
         let simulated = engine::durable_subscriptions(5);
         assert_eq!(real, (5, 0));
@@ -253,6 +275,28 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             scenario: "a delivery held past the ack deadline (500 ms)",
             broker: format!("AckWait: delivery counts {real:?}, the same stream sequence"),
             engine: format!("ack_timeout: attempts {simulated:?}"),
+            verdict: "same",
+        });
+
+        let real = nats::from_sequence(&server, 5, 3, false).await;
+        let simulated = engine::start_at_offset(5, 2, false);
+        assert_eq!(real, [3, 4, 5]);
+        assert_eq!(simulated, [2, 3, 4]);
+        rows.push(Row {
+            scenario: "start position: a stream of 5 records read from the third",
+            broker: format!("DeliverPolicy by_start_sequence 3: sequences {real:?}"),
+            engine: format!("start offset 2: offsets {simulated:?}"),
+            verdict: "same records; documented: sequences count from 1 (the export adds one)",
+        });
+
+        let real = nats::from_sequence(&server, 5, 3, true).await;
+        let simulated = engine::start_at_offset(5, 2, true);
+        assert_eq!(real, [1, 2, 3, 4, 5], "a start past the end is clamped");
+        assert_eq!(simulated, [0, 1, 2, 3, 4]);
+        rows.push(Row {
+            scenario: "start position: the third record on a stream still empty, then 5 records",
+            broker: format!("by_start_sequence 3: sequences {real:?}, clamped to the end"),
+            engine: format!("start offset 2: offsets {simulated:?}, clamped to the end"),
             verdict: "same",
         });
 

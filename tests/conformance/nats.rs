@@ -398,3 +398,51 @@ pub(crate) async fn defaults(nats: &Nats) -> (Duration, Duration, i64, i64) {
         config.max_deliver,
     )
 }
+
+/// `records` on a stream, read by a consumer that starts at stream sequence `sequence`. Returns
+/// the stream sequences delivered, up to the last record.
+/// With `consumer_first`, the consumer is created on the empty stream before the publishes.
+pub(crate) async fn from_sequence(
+    nats: &Nats,
+    records: usize,
+    sequence: u64,
+    consumer_first: bool,
+) -> Vec<u64> {
+    let (name, subject) = if consumer_first {
+        ("LEDGER_EMPTY", "ledger.empty")
+    } else {
+        ("LEDGER", "ledger")
+    };
+    let stream = nats
+        .stream(stream::Config {
+            name: name.to_owned(),
+            subjects: vec![subject.to_owned()],
+            ..Default::default()
+        })
+        .await;
+    if !consumer_first {
+        nats.publish(subject, &bodies(records)).await;
+    }
+    let consumer: PullConsumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some("reader".to_owned()),
+            deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: sequence,
+            },
+            ..Default::default()
+        })
+        .await
+        .expect("a consumer");
+    if consumer_first {
+        nats.publish(subject, &bodies(records)).await;
+    }
+    let mut sequences = Vec::new();
+    while let Some(message) = pull_one(&consumer).await {
+        sequences.push(message.info().expect("delivery info").stream_sequence);
+        message.double_ack().await.expect("an ack");
+        if message.payload.as_ref() == format!("m{records}").as_bytes() {
+            break;
+        }
+    }
+    sequences
+}

@@ -469,3 +469,66 @@ async fn exclusive_subscription(
     bind(&channel, &name, exchange).await;
     (connection, channel, name)
 }
+
+/// `records` on a stream queue, read by a consumer with x-stream-offset `offset`. Returns the
+/// offsets delivered (the x-stream-offset header of each), up to the last record.
+pub(crate) async fn stream_from_offset(
+    broker: &RabbitMq,
+    records: usize,
+    offset: i64,
+    consumer_first: bool,
+) -> Vec<i64> {
+    let queue = if consumer_first {
+        "ledger-empty"
+    } else {
+        "ledger"
+    };
+    let (_publisher_connection, publisher) = broker.channel().await;
+    declare(
+        &publisher,
+        queue,
+        true,
+        arguments(&[("x-queue-type", text("stream"))]),
+    )
+    .await;
+    let bodies: Vec<String> = (1..=records).map(|n| format!("m{n}")).collect();
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    if !consumer_first {
+        publish(&publisher, "", queue, &refs).await;
+    }
+    let (_connection, channel) = broker.channel().await;
+    // A stream consumer needs a prefetch.
+    channel
+        .basic_qos(10, BasicQosOptions::default())
+        .await
+        .expect("qos");
+    let mut consumer = channel
+        .basic_consume(
+            queue,
+            "reader",
+            BasicConsumeOptions::default(),
+            arguments(&[("x-stream-offset", AMQPValue::LongLongInt(offset))]),
+        )
+        .await
+        .expect("a stream consumer");
+    if consumer_first {
+        publish(&publisher, "", queue, &refs).await;
+    }
+    let mut offsets = Vec::new();
+    loop {
+        let delivery = tokio::time::timeout(CONDITION_TIMEOUT, consumer.next())
+            .await
+            .expect("a delivery in time")
+            .expect("the consumer is open")
+            .expect("a delivery");
+        offsets.push(headers(&delivery)["x-stream-offset"].as_i64().unwrap_or(-1));
+        delivery
+            .acker
+            .ack(BasicAckOptions::default())
+            .await
+            .expect("an ack");
+        if body(&delivery) == format!("m{records}") {
+            return offsets;
+        }
+    }
+}
