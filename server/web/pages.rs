@@ -153,7 +153,9 @@ pub struct PlaygroundView {
     pub instructions_html: String,
     pub hints: Vec<String>,
     pub debrief: Vec<String>,
-    /// The exercise's knobs as JSON, for the design panel (HTML-escaped into a data attribute).
+    /// The exercise's knobs as JSON, for the design panel, in a `<script type="application/json">` block:
+    /// unlike an attribute it needs no `&#34;` for every quote. Every `<` is written `\u003c`, so no
+    /// text of an exercise can close the block.
     pub knobs_json: String,
     pub run_for_ms: u64,
     /// The WebSocket path of the sandbox this page opened.
@@ -171,7 +173,8 @@ pub struct PlaygroundView {
 impl PlaygroundView {
     pub fn new(exercise: &Exercise, ws: String) -> Result<Self, AppError> {
         let knobs_json = serde_json::to_string(&exercise.knobs)
-            .map_err(|e| AppError::Internal(format!("knobs of {}: {e}", exercise.id)))?;
+            .map_err(|e| AppError::Internal(format!("knobs of {}: {e}", exercise.id)))?
+            .replace('<', "\\u003c");
         Ok(Self {
             id: exercise.id.clone(),
             title: exercise.title.clone(),

@@ -18,7 +18,7 @@ export class DesignPanel {
     this.send = send;
     this.onOpenMessage = onOpenMessage;
     this.onProven = onProven;
-    this.knobs = parseKnobs(root.dataset.knobs);
+    this.knobs = parseKnobs(document.getElementById("knobs-json")?.textContent);
     this.box = document.getElementById("knobs");
     this.tab = document.getElementById("tab-design");
     /** Restart knobs changed but not applied yet: knob id → option id. */

@@ -54,7 +54,7 @@ function start(root) {
   const topo = new TopologyView($("topology"), {
     onConsumer: selectConsumer,
     onDlq: (name) => controls.openDlq(name),
-    knobs: parseKnobs(root.dataset.knobs),
+    knobs: parseKnobs($("knobs-json")?.textContent),
     design: () => store.design,
   });
   const animator = new Animator();

@@ -321,7 +321,9 @@ export class TopologyView {
     if (refs.dlqs.has(q)) return s("g");
     const consumer = this.topology.consumers.find((c) => c.dead_letters === q);
     const text = s("text", { x: x + width / 2, y: y + height / 2 + 4.5, "text-anchor": "middle" }, "DLQ 0");
-    const g = s("g", { class: "dlq", tabindex: 0, role: "button", "aria-label": `Dead-letter queue of ${consumer?.name ?? "queue"}: inspect and redrive` },
+    // Named by its <title>, so the name need not repeat the count it shows (and a screen reader hears why).
+    const g = s("g", { class: "dlq", tabindex: 0, role: "button" },
+      s("title", {}, `Dead-letter queue of ${consumer?.name ?? "queue"}: inspect and redrive`),
       s("rect", { x, y, width, height, rx: 5 }), text);
     const open = () => consumer && this.onDlq(consumer.name);
     g.addEventListener("click", open);
@@ -347,7 +349,8 @@ export class TopologyView {
     const titleWidth = x + w - 10 - titleX - (compact ? shown * 15 + 4 : 0);
     // The consumer's design, on its last line: what the learner chose is on the picture.
     const design = s("text", { class: "node__design", x: x + 10, y: compact ? y + h - 7 : y + 49 }, "");
-    const g = s("g", { class: "node node--consumer", tabindex: 0, role: "button", "aria-label": `${c.name}: select for controls` },
+    const g = s("g", { class: "node node--consumer", tabindex: 0, role: "button" },
+      s("title", {}, `${c.name}: select for controls`),
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 10 }),
       s("text", { class: "node__title", x: titleX, y: y + 17, "data-fit": titleWidth }, c.name),
       group >= 0 ? s("path", { class: `cursor cursor--g${group % 4}`, d: `M${x + 14},${y + 6} l4,6 h-8 z` }, s("title", {}, "its cursor on the stream")) : null,
