@@ -9,6 +9,7 @@
 mod engine;
 mod exports;
 mod nats;
+mod nats_scenarios;
 mod process;
 mod rabbitmq;
 mod rabbitmq_scenarios;
@@ -193,7 +194,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             (1usize, 2i64, "competing consumers, prefetch 1, 30 messages (slow, fast): MaxAckPending 2, prefetch x instances"),
             (10, 20, "competing consumers, prefetch 10, 30 messages (slow, fast): MaxAckPending 20, prefetch x instances"),
         ] {
-            let real = nats::competing(&server, prefetch, max_ack_pending, 30).await;
+            let real = nats_scenarios::competing(&server, prefetch, max_ack_pending, 30).await;
             let simulated = engine::competing(prefetch as u32, 30);
             assert_eq!(real, (prefetch, 30 - prefetch));
             assert_eq!(simulated, real);
@@ -204,7 +205,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
                 verdict: "same",
             });
         }
-        let real = nats::competing(&server, 10, 10, 30).await;
+        let real = nats_scenarios::competing(&server, 10, 10, 30).await;
         let simulated = engine::competing(10, 30);
         assert_eq!(real, (10, 0), "MaxAckPending counts for every instance together");
         rows.push(Row {
@@ -214,7 +215,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "documented: MaxAckPending is for the whole consumer",
         });
 
-        let (window, ack_wait, max_ack_pending, max_deliver) = nats::defaults(&server).await;
+        let (window, ack_wait, max_ack_pending, max_deliver) = nats_scenarios::defaults(&server).await;
         assert_eq!(window, std::time::Duration::from_secs(120));
         assert_eq!(ack_wait, std::time::Duration::from_secs(30));
         assert_eq!((max_ack_pending, max_deliver), (1_000, -1));
@@ -227,7 +228,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "as docs/BROKERS.md says",
         });
 
-        let real = nats::nak_order(&server).await;
+        let real = nats_scenarios::nak_order(&server).await;
         let simulated = engine::nack_requeue();
         assert_eq!(real, simulated);
         rows.push(Row {
@@ -237,7 +238,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "same: a nak'd message is redelivered before new ones",
         });
 
-        let real = nats::max_deliver(&server, 3).await;
+        let real = nats_scenarios::max_deliver(&server, 3).await;
         let simulated = engine::delivery_limit(3);
         assert_eq!(real.deliveries, 3);
         assert_eq!(real.advisory_deliveries, 3);
@@ -256,7 +257,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "same count; documented: JetStream has no dead-letter queue",
         });
 
-        let found = nats::max_age(&server, std::time::Duration::from_millis(300), 3).await;
+        let found = nats_scenarios::max_age(&server, std::time::Duration::from_millis(300), 3).await;
         let simulated = engine::ttl_expiry(300, 3);
         assert_eq!(found, 0);
         assert_eq!(simulated, ["expired"; 3]);
@@ -267,7 +268,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "documented: JetStream deletes expired messages",
         });
 
-        let real = nats::ack_wait(&server, std::time::Duration::from_millis(500)).await;
+        let real = nats_scenarios::ack_wait(&server, std::time::Duration::from_millis(500)).await;
         let simulated = engine::ack_deadline(500);
         assert_eq!(real, [1, 2]);
         assert_eq!(simulated, [1, 2]);
@@ -278,7 +279,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "same",
         });
 
-        let real = nats::from_sequence(&server, 5, 3, false).await;
+        let real = nats_scenarios::from_sequence(&server, 5, 3, false).await;
         let simulated = engine::start_at_offset(5, 2, false);
         assert_eq!(real, [3, 4, 5]);
         assert_eq!(simulated, [2, 3, 4]);
@@ -289,7 +290,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "same records; documented: sequences count from 1 (the export adds one)",
         });
 
-        let real = nats::from_sequence(&server, 5, 3, true).await;
+        let real = nats_scenarios::from_sequence(&server, 5, 3, true).await;
         let simulated = engine::start_at_offset(5, 2, true);
         assert_eq!(real, [1, 2, 3, 4, 5], "a start past the end is clamped");
         assert_eq!(simulated, [0, 1, 2, 3, 4]);
@@ -300,7 +301,7 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             verdict: "same",
         });
 
-        let real = nats::durable_subscriptions(&server, 5).await;
+        let real = nats_scenarios::durable_subscriptions(&server, 5).await;
         let simulated = engine::durable_subscriptions(5);
         assert_eq!(real, (5, 0));
         assert_eq!(simulated, (5, 0));
