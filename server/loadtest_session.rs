@@ -27,8 +27,8 @@ use crate::web::AppState;
 pub const EXERCISE: &str = "poison-message";
 /// The knob learners set before they start, spread over its options, so the room's design distribution
 /// (sent with every dashboard update) has something to count.
-const DESIGN_KNOB: &str = "billing-retry";
-const DESIGN_OPTIONS: [&str; 3] = ["immediate-100", "immediate-3", "none"];
+const DESIGN_KNOB: &str = "billing-attempts";
+const DESIGN_OPTIONS: [&str; 3] = ["100", "5", "1"];
 /// Time between two poison messages from one learner; learners are spread over it.
 const POISON_EVERY: Duration = Duration::from_secs(5);
 const SETUP_TIMEOUT: Duration = Duration::from_secs(120);

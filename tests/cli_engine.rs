@@ -168,7 +168,7 @@ fn run_takes_an_exercise_file_and_its_knobs() {
     assert!(text.contains("BROKEN"), "{text}");
 
     let solved = Command::new(BINARY)
-        .args(["run", file, "--choose", "packing-instances=4"])
+        .args(["run", file, "--choose", "packing-instances=2"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&solved.stdout);
@@ -238,7 +238,7 @@ fn export_writes_the_file_to_stdout_and_the_notes_to_stderr() {
             "rabbitmq",
             "poison-message",
             "--choose",
-            "billing-retry=immediate-3",
+            "billing-attempts=3",
         ])
         .output()
         .expect("the binary runs");

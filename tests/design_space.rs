@@ -293,3 +293,19 @@ fn a_cost_goal_breaks_when_the_bill_passes_it() {
     let two = run_exercise(&roomy, &choices(&[("instances", "2")]), &[], 3).unwrap();
     assert!(two.all_met(), "{:?}", two.goals);
 }
+
+#[test]
+fn two_knobs_on_one_field_are_refused() {
+    let text = BASE.replacen(
+        "[[goals]]",
+        "[[knobs]]\nid = \"policy\"\nlabel = \"Retry policy\"\nconsumer = \"packing\"\nfield = \"retry\"\noptions = [\n  { id = \"five\", value = { strategy = \"immediate\", max_attempts = 5 } },\n  { id = \"none\", value = { strategy = \"none\" } },\n]\n\n[[goals]]",
+        1,
+    );
+    let error = load(&text).expect_err("retry and retry.max_attempts");
+    assert!(
+        error
+            .to_string()
+            .contains("\"retry\" overlaps knob \"attempts\"'s field \"retry.max_attempts\""),
+        "{error}"
+    );
+}

@@ -607,11 +607,11 @@ async fn the_export_of_a_sandbox_follows_its_design() {
     let mut client = Client { ws };
     client.snapshot().await;
     client
-        .send(json!({"type": "choose", "knob": "billing-retry", "option": "immediate-3"}))
+        .send(json!({"type": "choose", "knob": "billing-attempts", "option": "3"}))
         .await;
     client
         .until("the new design", |m| {
-            m["design"]["choices"]["billing-retry"] == "immediate-3"
+            m["design"]["choices"]["billing-attempts"] == "3"
         })
         .await;
     let mut after = Value::Null;

@@ -252,7 +252,7 @@ async fn broker_notes_name_every_setting_in_four_brokers() {
 
 #[tokio::test]
 async fn an_exercise_exports_with_the_design_its_query_names() {
-    let reply = get("/api/exercises/poison-message/export/nats?billing-retry=immediate-3").await;
+    let reply = get("/api/exercises/poison-message/export/nats?billing-attempts=3").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(json["format"], "nats");

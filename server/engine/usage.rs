@@ -133,16 +133,12 @@ impl World {
     /// Accrues usage up to `until` from the state that held since the last accrual.
     pub(crate) fn accrue_usage(&mut self, until: Millis) {
         let elapsed = until.saturating_sub(self.meter.last);
-        let instances = self.running_instances();
-        if self.meter.peak_instances.len() < instances.len() {
-            self.meter.peak_instances.resize(instances.len(), 0);
-        }
-        for (peak, &now) in self.meter.peak_instances.iter_mut().zip(&instances) {
-            *peak = (*peak).max(now);
-        }
+        // Only time counts: instances a design removes at 0 s never ran, and are not a peak.
         if elapsed == 0 {
             return;
         }
+        let instances = self.running_instances();
+        raise_peaks(&mut self.meter.peak_instances, &instances);
         let total: u64 = instances.iter().map(|&n| u64::from(n)).sum();
         self.meter.instance_ms += total * elapsed;
         self.meter.stored_message_ms += self.stored_messages() * elapsed;
@@ -190,14 +186,19 @@ impl World {
 
     /// What the run has used up to now.
     pub fn usage(&self) -> Usage {
+        let pending = self.now.saturating_sub(self.meter.last);
+        let running = self.running_instances();
+        let mut peaks = self.meter.peak_instances.clone();
+        if pending > 0 {
+            raise_peaks(&mut peaks, &running);
+        }
         let consumers: Vec<ConsumerUsage> = (0..self.consumers.len())
             .map(|i| {
                 let consumer = &self.consumers[i];
                 let retries = match &consumer.source {
-                    Source::Queue(queue) => {
-                        let stats = &self.queues[queue.index()].stats;
-                        stats.retries + stats.redelivered
-                    }
+                    // Every delivery after the first: a retry, or a redelivery after a deadline,
+                    // a crash or a broker restart.
+                    Source::Queue(queue) => self.queues[queue.index()].stats.redelivered,
                     // A stream group retries in the consumer: each failed attempt is tried again
                     // or dead-lettered.
                     Source::Stream(_) => consumer.stats.failed,
@@ -205,7 +206,7 @@ impl World {
                 let latency = self.meter.latency.get(i);
                 ConsumerUsage {
                     consumer: ConsumerId(i as u16),
-                    peak_instances: self.meter.peak_instances.get(i).copied().unwrap_or(0),
+                    peak_instances: peaks.get(i).copied().unwrap_or(0),
                     retries,
                     effects: consumer.business.applied,
                     latency_p50_ms: latency.and_then(|h| h.quantile(0.5)),
@@ -213,8 +214,7 @@ impl World {
                 }
             })
             .collect();
-        let pending = self.now.saturating_sub(self.meter.last);
-        let instances: u64 = self.running_instances().iter().map(|&n| u64::from(n)).sum();
+        let instances: u64 = running.iter().map(|&n| u64::from(n)).sum();
         let stored = self.stored_messages();
         Usage {
             // Up to now, as if accrued this instant, without changing the world.
@@ -230,6 +230,16 @@ impl World {
             effects: consumers.iter().map(|c| c.effects).sum(),
             consumers,
         }
+    }
+}
+
+/// Raises each consumer's peak to its running count.
+fn raise_peaks(peaks: &mut Vec<u32>, running: &[u32]) {
+    if peaks.len() < running.len() {
+        peaks.resize(running.len(), 0);
+    }
+    for (peak, &now) in peaks.iter_mut().zip(running) {
+        *peak = (*peak).max(now);
     }
 }
 

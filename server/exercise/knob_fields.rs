@@ -75,12 +75,16 @@ fn head(field: &str) -> &str {
 }
 
 /// The value at `path` (dot-separated) inside `value`.
-fn get_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn get_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(value, |v, key| v.get(key))
 }
 
 /// Sets `path` (dot-separated) inside `fields` to `value`; every table on the way must exist.
-fn set_path(fields: &mut Map<String, Value>, path: &str, value: Value) -> Result<(), String> {
+pub(crate) fn set_path(
+    fields: &mut Map<String, Value>,
+    path: &str,
+    value: Value,
+) -> Result<(), String> {
     let mut keys = path.split('.').peekable();
     let mut table = fields;
     while let Some(key) = keys.next() {

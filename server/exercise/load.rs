@@ -471,9 +471,33 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
             ));
         };
         knob.default = default.id.clone();
+        // Two knobs on one field, or on a table and a path inside it, would each undo the
+        // other depending on the order they are applied in.
+        if let Some(other) = knobs
+            .iter()
+            .find(|other| other.target == knob.target && fields_overlap(&other.field, &knob.field))
+        {
+            return Err(fail(
+                format!("{field}.field"),
+                format!(
+                    "{:?} overlaps knob {:?}'s field {:?}; expected each knob on a field of its own",
+                    knob.field, other.id, other.field
+                ),
+            ));
+        }
         knobs.push(knob);
     }
     Ok(knobs)
+}
+
+/// Whether one field is the other, or a table that holds it (`retry` and `retry.max_attempts`).
+fn fields_overlap(a: &str, b: &str) -> bool {
+    let inside = |outer: &str, inner: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    };
+    inside(a, b) || inside(b, a)
 }
 
 /// 1-based line and column of a byte offset.

@@ -16,8 +16,8 @@ use super::chaos::ChaosProfile;
 use super::goals::Goal;
 use super::knob_fields::KnobRange;
 pub(crate) use super::knob_fields::{
-    apply_to_scenario, current_value, design_field, design_fields, is_design_field,
-    set_design_field,
+    apply_to_scenario, current_value, design_field, design_fields, get_path, is_design_field,
+    set_design_field, set_path,
 };
 
 /// The workshop part an exercise belongs to.
@@ -342,27 +342,44 @@ impl Exercise {
         let Some(spec) = self.scenario.consumers.iter().find(|c| &c.name == consumer) else {
             return Err(format!("there is no consumer named {consumer:?}"));
         };
-        let start = design_fields(&spec.design);
-        let wanted = design_fields(design);
-        for (field, value) in &wanted {
-            if field == "instances" || start.get(field) == Some(value) {
-                continue;
-            }
-            let knob = self
-                .knobs
-                .iter()
-                .find(|k| k.target == KnobTarget::Consumer(consumer.clone()) && &k.field == field);
-            let Some(knob) = knob else {
+        let mut start = serde_json::Value::Object(design_fields(&spec.design));
+        let mut wanted = serde_json::Value::Object(design_fields(design));
+        // Each knob on this consumer: its value must be one of its options; then it is set
+        // aside, so that whatever else differs is a change no knob offers.
+        let target = KnobTarget::Consumer(consumer.clone());
+        for knob in self.knobs.iter().filter(|k| k.live && k.target == target) {
+            let value = get_path(&wanted, &knob.field).cloned();
+            if value.as_ref() != get_path(&start, &knob.field)
+                && !knob
+                    .options
+                    .iter()
+                    .any(|o| Some(&o.value) == value.as_ref())
+            {
+                let shown = value.unwrap_or(serde_json::Value::Null);
                 return Err(format!(
-                    "{consumer}'s {field} is not one of this exercise's knobs"
-                ));
-            };
-            if !knob.options.iter().any(|o| &o.value == value) {
-                return Err(format!(
-                    "{value} is not one of the choices for {:?}",
+                    "{shown} is not one of the choices for {:?}",
                     knob.label
                 ));
             }
+            for fields in [&mut start, &mut wanted] {
+                if let serde_json::Value::Object(map) = fields {
+                    // A path that is not there in one of them has nothing to set aside.
+                    let _ = set_path(map, &knob.field, serde_json::Value::Null);
+                }
+            }
+        }
+        let (serde_json::Value::Object(start), serde_json::Value::Object(wanted)) = (start, wanted)
+        else {
+            return Ok(());
+        };
+        for (field, value) in &wanted {
+            // Adding and removing instances is a console action anyway.
+            if field == "instances" || start.get(field) == Some(value) {
+                continue;
+            }
+            return Err(format!(
+                "{consumer}'s {field} is not one of this exercise's knobs"
+            ));
         }
         Ok(())
     }

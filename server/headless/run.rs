@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::engine::{Millis, World};
+use crate::exercise::bill::{Bill, Prices};
 use crate::exercise::{GoalState, GoalTracker, start_world};
 
 use super::exercise_input::{is_exercise_file, load_exercise, parse_choices};
@@ -101,7 +102,7 @@ fn run_exercise_file(args: &RunArgs, named: &str) -> ExitCode {
         world,
         until,
         args.json,
-        Some((tracker, until >= exercise.run_for_ms)),
+        Some((tracker, until >= exercise.run_for_ms, exercise.cost)),
     )
 }
 
@@ -110,7 +111,7 @@ fn drive(
     mut world: World,
     until: Millis,
     json: bool,
-    mut goals: Option<(GoalTracker, bool)>,
+    mut goals: Option<(GoalTracker, bool, Prices)>,
 ) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -120,7 +121,7 @@ fn drive(
         at = (at + TRACE_CHUNK_MS).min(until);
         world.advance_to(at);
         let events = world.drain_trace();
-        if let Some((tracker, _)) = &mut goals {
+        if let Some((tracker, _, _)) = &mut goals {
             tracker.observe(&events);
         }
         if json {
@@ -136,7 +137,8 @@ fn drive(
     let mut all_met = true;
     if !json {
         let _ = write_summary(&mut out, &world, elapsed);
-        if let Some((tracker, finished)) = &goals {
+        if let Some((tracker, finished, prices)) = &goals {
+            let _ = write_bill(&mut out, &Bill::of(&world, prices));
             let _ = writeln!(out, "\ngoals");
             for goal in tracker.status(&world, *finished) {
                 all_met &= goal.state == GoalState::Met;
@@ -156,6 +158,28 @@ fn drive(
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The run's bill: the lines in credits, then each consumer's latency.
+fn write_bill(out: &mut impl Write, bill: &Bill) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "\nbill: {:.1} credits (compute {:.1}, storage {:.1}, retries {:.1}, idempotency {:.1}) · {:.1} effects/s",
+        bill.total, bill.compute, bill.storage, bill.retries, bill.dedup, bill.throughput_per_sec
+    )?;
+    for c in &bill.consumers {
+        let ms = |v: Option<Millis>| v.map_or_else(|| "–".to_owned(), |v| format!("{v} ms"));
+        writeln!(
+            out,
+            "  {:<16} peak {} instance(s) · {} retries · latency p50 {} · p99 {}",
+            c.name,
+            c.peak_instances,
+            c.retries,
+            ms(c.latency_p50_ms),
+            ms(c.latency_p99_ms)
+        )?;
+    }
+    Ok(())
 }
 
 fn write_summary(

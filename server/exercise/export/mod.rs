@@ -147,7 +147,7 @@ mod tests {
         let exercise = bundled("poison-message");
         let default = export(&exercise, &Choices::new(), Format::Rabbitmq).expect("an export");
         let mut choices = Choices::new();
-        choices.insert("billing-retry".to_owned(), "immediate-3".to_owned());
+        choices.insert("billing-attempts".to_owned(), "3".to_owned());
         let chosen = export(&exercise, &choices, Format::Rabbitmq).expect("an export");
         assert_ne!(default.notes, chosen.notes);
         assert!(
