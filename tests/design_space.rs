@@ -113,6 +113,7 @@ fn a_range_knob_offers_each_value_as_an_option() {
     let ids: Vec<&str> = instances.options.iter().map(|o| o.id.as_str()).collect();
     assert_eq!(ids, ["1", "2", "3", "4", "5", "6", "7", "8"]);
     assert_eq!(instances.options[2].label, "3 instances");
+    assert_eq!(instances.options[0].label, "1 instance");
     assert_eq!(instances.default, "1");
     assert!(instances.live && instances.range.is_some());
     let attempts = exercise.knob("attempts").unwrap();

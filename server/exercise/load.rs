@@ -378,15 +378,11 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
                 let values = range
                     .values(integer)
                     .map_err(|reason| fail(format!("{field}.range"), reason))?;
-                let unit = spec
-                    .unit
-                    .as_deref()
-                    .map_or(String::new(), |u| format!(" {u}"));
                 values
                     .into_iter()
                     .map(|value| KnobOptionSpec {
                         id: Some(value.to_string()),
-                        label: Some(format!("{value}{unit}")),
+                        label: Some(range_label(&value, spec.unit.as_deref())),
                         value: Some(value),
                     })
                     .collect()
@@ -488,6 +484,18 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
         knobs.push(knob);
     }
     Ok(knobs)
+}
+
+/// "3 instances", "1 instance", "250 ms": a range's value with its unit, which is written in the plural;
+/// one of a word longer than an abbreviation drops its final "s".
+fn range_label(value: &serde_json::Value, unit: Option<&str>) -> String {
+    match unit {
+        None => value.to_string(),
+        Some(unit) if value.as_f64() == Some(1.0) && unit.len() > 3 => {
+            format!("{value} {}", unit.strip_suffix('s').unwrap_or(unit))
+        }
+        Some(unit) => format!("{value} {unit}"),
+    }
 }
 
 /// Whether one field is the other, or a table that holds it (`retry` and `retry.max_attempts`).

@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 
-use crate::exercise::{CatalogEntry, Exercise, Part};
+use crate::exercise::brokers::{self, NoteTarget};
+use crate::exercise::{CatalogEntry, Exercise, KnobTarget, Part};
 use crate::sandbox::SandboxError;
 use crate::web::client_identity::ClientIdentity;
 use crate::web::error::ErrorPage;
@@ -170,9 +171,29 @@ pub struct PlaygroundView {
     pub js_href: String,
 }
 
+/// The exercise's knobs as the page draws them, each with what real brokers call its setting.
+fn knobs_with_notes(exercise: &Exercise) -> Vec<serde_json::Value> {
+    exercise
+        .knobs
+        .iter()
+        .map(|knob| {
+            let target = match knob.target {
+                KnobTarget::Consumer(_) => NoteTarget::Consumer,
+                KnobTarget::Producer(_) => NoteTarget::Producer,
+                KnobTarget::Channel(_) => NoteTarget::Channel,
+            };
+            let mut value = serde_json::to_value(knob).unwrap_or_default();
+            if let (Some(fields), Some(note)) = (value.as_object_mut(), brokers::note(target, &knob.field)) {
+                fields.insert("brokers".to_owned(), serde_json::to_value(note).unwrap_or_default());
+            }
+            value
+        })
+        .collect()
+}
+
 impl PlaygroundView {
     pub fn new(exercise: &Exercise, ws: String) -> Result<Self, AppError> {
-        let knobs_json = serde_json::to_string(&exercise.knobs)
+        let knobs_json = serde_json::to_string(&knobs_with_notes(exercise))
             .map_err(|e| AppError::Internal(format!("knobs of {}: {e}", exercise.id)))?
             .replace('<', "\\u003c");
         Ok(Self {

@@ -202,6 +202,11 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/room-timer.js"),
     ),
     asset(
+        "js/bill.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/bill.js"),
+    ),
+    asset(
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

@@ -55,34 +55,90 @@ export class DesignPanel {
     if (!this.box) return;
     if (!this.knobs.length) return; // drawn by `update` from the consumers' designs
     this.diff = h("div", { class: "design-diff", "aria-live": "polite" });
-    replace(this.box, this.diff, ...this.knobs.map((knob) => this.knobRow(knob)));
+    replace(this.box, this.diff, ...this.knobs.map((knob) => this.knobRow(knob)), this.exportRow());
     this.built = true;
   }
 
   knobRow(knob) {
-    const inputs = knob.options.map((o) => h("input", {
-      type: "radio", name: `knob-${knob.id}`, value: o.id, dataset: { knob: knob.id },
-      onchange: () => this.changed(knob, o.id),
-      onkeydown: (e) => {
-        if (e.key === "Enter" && this.pending.has(knob.id)) {
-          e.preventDefault();
-          this.apply(knob);
-        }
-      },
-    }));
-    const options = knob.options.map((o, i) => h("label", { class: "knob__option" }, inputs[i], h("span", {}, o.label)));
+    const { control, inputs, output } = knob.range ? this.rangeControl(knob) : this.menuControl(knob);
     const confirm = knob.live ? null : h("div", { class: "knob__confirm", hidden: true },
       h("button", { type: "button", class: "btn btn--small btn--primary", dataset: { apply: knob.id }, onclick: () => this.apply(knob) }, "Apply and restart"),
       h("button", { type: "button", class: "btn btn--small", onclick: () => this.cancel(knob) }, "Keep current"));
     const row = h("fieldset", { class: knob.live ? "knob" : "knob knob--restart", dataset: { knob: knob.id } },
       h("legend", {}, knob.label, " ", h("span", { class: "knob__target" }, `(${knob.target?.name ?? ""})`)),
-      h("div", { class: "knob__options" }, options),
+      control,
       // The line below says what a restart knob does; a help text that only says the same is left out.
       knob.help && (knob.live || !/^[^.]*restarts? the run\.?$/i.test(knob.help.trim())) ? h("p", { class: "knob__help" }, knob.help) : null,
       knob.live ? null : h("p", { class: "knob__help knob__help--restart" }, "Choosing restarts the run from 0 s with your design; seed and speed stay."),
+      brokersNote(knob.brokers),
       confirm);
-    this.rows.set(knob.id, { row, inputs, confirm });
+    this.rows.set(knob.id, { row, inputs, confirm, output });
     return row;
+  }
+
+  /** "Take it home": the system with this Design as a real broker's configuration, downloaded. */
+  exportRow() {
+    const root = document.getElementById("playground");
+    if (!root || "readonly" in root.dataset) return null;
+    const get = async (format, name) => {
+      const query = new URLSearchParams(this.store.design?.choices ?? {});
+      try {
+        const res = await fetch(`/api/exercises/${encodeURIComponent(root.dataset.exercise)}/export/${format}?${query}`);
+        const answer = await res.json();
+        if (!res.ok) throw new Error(answer.error || `The server said ${res.status}.`);
+        const link = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(answer.file, null, 2)], { type: "application/json" })), download: name });
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(link.href), 0);
+        if (answer.notes?.length) toast(`Downloaded. Not in the file: ${answer.notes.join(" ")}`);
+      } catch (error) {
+        toast(error.message, "error");
+      }
+    };
+    const id = root.dataset.exercise;
+    return h("div", { class: "design-export" },
+      h("p", { class: "muted small" }, "Take your design home, as a real broker's configuration:"),
+      h("button", { type: "button", class: "btn btn--small", dataset: { export: "rabbitmq" }, onclick: () => get("rabbitmq", `${id}-rabbitmq-definitions.json`) }, "RabbitMQ definitions"),
+      " ",
+      h("button", { type: "button", class: "btn btn--small", dataset: { export: "nats" }, onclick: () => get("nats", `${id}-nats-jetstream.json`) }, "NATS JetStream config"));
+  }
+
+  /** A menu: one radio per option; arrow keys move between them. */
+  menuControl(knob) {
+    const inputs = knob.options.map((o) => h("input", {
+      type: "radio", name: `knob-${knob.id}`, value: o.id, dataset: { knob: knob.id },
+      onchange: () => this.changed(knob, o.id),
+      onkeydown: (e) => this.enterApplies(knob, e),
+    }));
+    const options = knob.options.map((o, i) => h("label", { class: "knob__option" }, inputs[i], h("span", {}, o.label)));
+    return { control: h("div", { class: "knob__options" }, options), inputs, output: null };
+  }
+
+  /** A range: a slider over the option values, with the value shown beside it. Its `change` comes once
+   * a drag ends or a key is pressed, so a live knob is sent after the last one, and a restart knob waits
+   * for "Apply and restart" as a menu's does. */
+  rangeControl(knob) {
+    const { min, max, step } = knob.range;
+    const output = h("output", { class: "knob__value", for: `knob-${knob.id}` }, optionLabel(knob, knob.default));
+    const slider = h("input", {
+      type: "range", id: `knob-${knob.id}`, name: `knob-${knob.id}`, min, max, step, value: knob.default,
+      dataset: { knob: knob.id }, "aria-label": knob.label, "aria-valuetext": optionLabel(knob, knob.default),
+      oninput: () => {
+        output.textContent = optionLabel(knob, slider.value);
+        slider.setAttribute("aria-valuetext", output.textContent);
+      },
+      onchange: () => this.changed(knob, slider.value),
+      onkeydown: (e) => this.enterApplies(knob, e),
+    });
+    const ends = h("span", { class: "knob__ends muted small", "aria-hidden": "true" },
+      h("span", {}, optionLabel(knob, knob.options[0]?.id)), h("span", {}, optionLabel(knob, knob.options.at(-1)?.id)));
+    return { control: h("div", { class: "knob__range" }, h("div", { class: "knob__slider" }, slider, output), ends), inputs: [slider], output };
+  }
+
+  enterApplies(knob, e) {
+    if (e.key === "Enter" && this.pending.has(knob.id)) {
+      e.preventDefault();
+      this.apply(knob);
+    }
   }
 
   changed(knob, option) {
@@ -120,7 +176,7 @@ export class DesignPanel {
   cancel(knob) {
     this.pending.delete(knob.id);
     this.update(true);
-    this.rows.get(knob.id)?.inputs.find((i) => i.checked)?.focus();
+    this.rows.get(knob.id)?.inputs.find((i) => i.checked || i.type === "range")?.focus();
   }
 
   /** A refused choice springs back to what the server's Design says. */
@@ -158,6 +214,15 @@ export class DesignPanel {
     this.knobs.forEach((knob, i) => {
       const ref = this.rows.get(knob.id);
       for (const input of ref.inputs) {
+        if (input.type === "range") {
+          // Not under the learner's hand: a drag in progress keeps its place until it is let go.
+          if (input.value !== shown[i] && document.activeElement !== input) input.value = shown[i];
+          if (document.activeElement !== input || input.value === shown[i]) {
+            ref.output.textContent = optionLabel(knob, shown[i]);
+            input.setAttribute("aria-valuetext", ref.output.textContent);
+          }
+          continue;
+        }
         const on = input.value === shown[i];
         if (input.checked !== on) input.checked = on;
       }
@@ -307,6 +372,16 @@ export function parseKnobs(text) {
   } catch {
     return [];
   }
+}
+
+/** What real brokers call a knob's setting, folded under it: one line per broker. */
+function brokersNote(note) {
+  if (!note) return null;
+  const line = (name, text) => h("p", {}, h("b", {}, `${name}: `), text);
+  return h("details", { class: "knob__brokers small" },
+    h("summary", {}, "In real brokers"),
+    line("RabbitMQ", note.rabbitmq), line("Kafka", note.kafka), line("Amazon SQS/SNS", note.sqs), line("NATS JetStream", note.nats),
+    note.counting ? h("p", { class: "muted" }, note.counting) : null);
 }
 
 function optionLabel(knob, id) {

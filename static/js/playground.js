@@ -13,7 +13,6 @@ import { Goals } from "./goals.js";
 import { Controls, setupTabs } from "./controls.js";
 import { DesignPanel, parseKnobs } from "./design.js";
 import { Success } from "./success.js";
-import { showTimer } from "./room-timer.js";
 import { GLYPHS, legendIcon } from "./glyphs.js";
 import { FaultOrigins } from "./origins.js";
 
@@ -186,7 +185,8 @@ function start(root) {
       case "dead_letters": controls.showDeadLetters(m); break;
       case "run_file": controls.download(m.run); break;
       case "notice": toast(m.message); break;
-      case "timer": showTimer(m); break;
+      // Only a workshop session has a countdown: the module loads the first time one arrives.
+      case "timer": import("./room-timer.js").then((timer) => timer.showTimer(m)); break;
       case "error":
         design.handle(m);
         toast(m.message, "error");

@@ -101,6 +101,7 @@ export class Store {
       this.sample(m.metrics);
     }
     if (m.goals) this.goals = m.goals;
+    if (m.bill) this.bill = m.bill;
     if (m.design) this.design = { choices: m.design.choices ?? {}, since_ms: m.design.since_ms ?? {} };
     // A fresh sandbox opens paused at 0 s; once it has run, "Start" gives way to Play and Pause.
     if (!m.paused || m.at > 0) this.played = true;
