@@ -13,6 +13,7 @@ import { Goals } from "./goals.js";
 import { Controls, setupTabs } from "./controls.js";
 import { DesignPanel, parseKnobs } from "./design.js";
 import { Success } from "./success.js";
+import { BillView } from "./bill.js";
 import { GLYPHS, legendIcon } from "./glyphs.js";
 import { FaultOrigins } from "./origins.js";
 
@@ -81,6 +82,7 @@ function start(root) {
     },
   });
   const goals = new Goals(store, { onSelect: selectMessage });
+  const bill = new BillView(store);
   const controls = new Controls(store, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
   const design = new DesignPanel(store, root, {
     send,
@@ -114,6 +116,7 @@ function start(root) {
     success.check(store);
     timeline.render();
     goals.render();
+    bill.render();
     clocks.draw(topo, store.at);
   };
 
