@@ -42,7 +42,7 @@ export function renderDesigns(el, room, { onPick, expanded } = {}) {
   }
   const knobs = room.knobs.map((knob) => h("section", { class: "knob" },
     h("h3", {}, knob.label),
-    h("ul", { class: "knob__options" }, ...knob.options.map((option) => {
+    h("ul", { class: "knob__options" }, ...shownOptions(knob).map((option) => {
       const open = expanded && expanded.knob === knob.id && expanded.option === option.id;
       const body = [
         h("span", {}, option.label,
@@ -69,6 +69,14 @@ export function renderDesigns(el, room, { onPick, expanded } = {}) {
     : null;
   replace(el, ...knobs, combos);
   sizeBars(el);
+}
+
+/** A menu shows every option; a range (a slider's many values) only those someone chose, and the default
+ * and the solution, in order. */
+export const MAX_OPTIONS_SHOWN = 8;
+function shownOptions(knob) {
+  if (knob.options.length <= MAX_OPTIONS_SHOWN) return knob.options;
+  return knob.options.filter((o) => o.learners.length || o.default || o.solution);
 }
 
 /** Bar widths go through the CSSOM: the page's policy refuses style attributes. */
