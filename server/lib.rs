@@ -12,7 +12,7 @@
 //! - [`engine`]: the pure, deterministic broker simulation, driven by passed-in virtual time.
 //! - [`headless`]: `run`, `prove`, `export` and `bench`: the engine and exercises without a browser.
 //! - [`exercise`]: exercise files, their knobs and goals, the learner's Design and the one path from a
-//!   Design to a world, chaos profiles and proofs, the watched catalog, `check` and `schema`; what real
+//!   Design to a world, chaos profiles and proofs, the run's bill, the watched catalog, `check` and `schema`; what real
 //!   brokers call each setting (`exercise::brokers`) and a Design as their configuration (`exercise::export`).
 //! - [`sandbox`]: live runs of an exercise: one task per sandbox owns the world and its clock, and
 //!   broadcasts frames to its WebSocket clients (`web::ws`, protocol in `docs/PROTOCOL.md`); the

@@ -18,7 +18,7 @@
 //!   idempotency, ordering and the anomalies they cause.
 //! - `network`: latency, jitter, loss, duplication and cuts per service link.
 //! - `commands`: faults and console actions; `observe`: topology, metrics, report;
-//!   `rates`: per-second rates over a rolling virtual window.
+//!   `rates`: per-second rates over a rolling virtual window; `usage`: what a run uses, for its bill.
 //! - `scheduler`, `rng`, `ids`, `message`, `trace`, `error`: the building blocks.
 mod build;
 mod business;

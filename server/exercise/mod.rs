@@ -3,6 +3,9 @@
 //!
 //! # Layout
 //! - `model`: the file format (serde + JSON Schema), the loaded [`Exercise`], its knobs.
+//! - `knob_fields`: a knob's field (or a path into it) read and written in a scenario or a design;
+//!   range knobs expanded into options.
+//! - `bill`: the run's bill at the exercise's prices, and the goals that bound it.
 //! - `design`: the learner's [`Design`] (every knob choice) and [`start_world`], the one way a
 //!   Design becomes a running world for the page, `check`, `prove` and `run`.
 //! - `load`: text to a checked exercise; errors with file, line, column and field.
