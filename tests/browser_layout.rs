@@ -7,19 +7,18 @@
 //! nothing clipped, no label on top of another, a diagram on a phone; and they save screenshots to
 //! `target/screenshots/` to look at. Where Chromium or ChromeDriver is missing they say so and pass.
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use eda_playground::config::Config;
 use eda_playground::exercise::Catalog;
 use eda_playground::serve::serve;
 use eda_playground::web::AppState;
-use fantoccini::{Client, Locator};
-use serde_json::json;
+use fantoccini::Client;
 use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, View, resize, screenshot, strings, tools, wait_until};
+use support::{Browser, View, open_at_end, resize, screenshot, strings, tools, wait_until};
 
 /// The sizes the page is made for: projector, laptop, small laptop, phone.
 const SIZES: [(u32, u32); 4] = [(1920, 1080), (1280, 720), (1024, 768), (390, 844)];
@@ -42,46 +41,6 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("eda-layout-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create the scratch directory");
     dir
-}
-
-/// Opens an exercise and loads a run file that replays it to its end, paused.
-async fn open_at_end(client: &Client, addr: SocketAddr, exercise: &str, dir: &Path) {
-    client
-        .goto(&format!("http://{addr}/exercises/{exercise}"))
-        .await
-        .expect("open the playground");
-    let run_for = wait_until(
-        client,
-        "the live sandbox",
-        "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('#topology .node') && Number(document.querySelector('#playground').dataset.runFor)",
-    )
-    .await;
-    let seed = wait_until(
-        client,
-        "the seed",
-        "Number(document.querySelector('#seed').textContent) >= 0 && document.querySelector('#seed').textContent",
-    )
-    .await;
-    let seed: u64 = seed.as_str().unwrap_or("1").parse().unwrap_or(1);
-    let run = json!({
-        "format": "eda-playground-run", "version": 1, "exercise": exercise, "seed": seed,
-        "commands": [], "at": run_for,
-    });
-    let file = dir.join(format!("{exercise}.json"));
-    std::fs::write(&file, run.to_string()).expect("write the run file");
-    client
-        .find(Locator::Css("#import-file"))
-        .await
-        .expect("file input")
-        .send_keys(&file.display().to_string())
-        .await
-        .expect("choose the run file");
-    wait_until(
-        client,
-        "the run at its end",
-        &format!("document.querySelector('#playground').dataset.at === '{run_for}'"),
-    )
-    .await;
 }
 
 /// Waits until the diagram is drawn for the stage's current size.

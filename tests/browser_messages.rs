@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, screenshot, tools, wait_until};
+use support::{Browser, click, open_at_end, screenshot, tools, wait_until};
 
 async fn spawn_app() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -140,5 +140,154 @@ async fn a_paused_dot_opens_its_journey() {
         "at most five dots per edge, saw {most}"
     );
     screenshot(client, "dots-busy-edge").await;
+    browser.stop().await;
+}
+
+/// Orders a subscriber never got are as visible as double charges: a count on its node that matches the
+/// goal's at the end of the run, and a list that opens from it while the run plays, each row leading to
+/// that message's journey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_messages_show_on_their_node_and_open_as_a_list() {
+    let Some(tools) = tools("lost_messages_show_on_their_node_and_open_as_a_list") else {
+        return;
+    };
+    let addr = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("eda-lost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the run file directory");
+    let browser = Browser::start(&tools, "lost").await;
+    let client = &browser.client;
+
+    // Live: the first losses show on the node and in the list, each a way into its journey.
+    open_playground(client, addr, "pubsub-fanout").await;
+    set_speed(client, "16").await;
+    click(client, "#btn-play").await;
+    wait_until(
+        client,
+        "a lost count on a node",
+        "document.querySelector('#topology .biz--lost')",
+    )
+    .await;
+    click(client, "#btn-play").await;
+    wait_until(
+        client,
+        "the paused run",
+        "document.querySelector('#btn-play').textContent === 'Play'",
+    )
+    .await;
+    click(client, "#topology .biz--lost").await;
+    wait_until(
+        client,
+        "the list of lost messages",
+        "document.querySelector('#dlq-dialog[open][data-mode=lost] #dlq-body tbody tr .linkish')",
+    )
+    .await;
+    screenshot(client, "lost-list").await;
+    click(client, "#dlq-dialog #dlq-body tbody tr .linkish").await;
+    wait_until(
+        client,
+        "the journey of a lost message",
+        "!document.querySelector('#dlq-dialog').open && /Lost for /.test(document.querySelector('#journey .journey__outcome')?.textContent)",
+    )
+    .await;
+
+    // At the end of the run the node's count is the goal's.
+    open_at_end(client, addr, "pubsub-fanout", &dir).await;
+    let badge = wait_until(
+        client,
+        "a lost count on a node",
+        "document.querySelector('#topology .biz--lost')?.textContent",
+    )
+    .await;
+    let lost: u64 = badge
+        .as_str()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a count");
+    let goal = wait_until(
+        client,
+        "the goal that counts what never arrived",
+        "[...document.querySelectorAll('#goals .goal--broken')].map(g => g.textContent).find(t => t.includes('never reached'))",
+    )
+    .await;
+    assert!(
+        goal.as_str()
+            .unwrap_or_default()
+            .contains(&format!("{lost} of ")),
+        "the node's count ({lost}) is the goal's: {goal}"
+    );
+    screenshot(client, "lost-on-node").await;
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A publish too big for the sandbox is refused in the page, naming the limit, and the connection stays
+/// up; deep but valid JSON goes through up to the documented depth and is refused past it with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_or_too_deep_publish_is_refused_before_it_is_sent() {
+    let Some(tools) = tools("an_oversized_or_too_deep_publish_is_refused_before_it_is_sent") else {
+        return;
+    };
+    let addr = spawn_app().await;
+    let browser = Browser::start(&tools, "publish").await;
+    let client = &browser.client;
+    open_playground(client, addr, "poison-message").await;
+    click(client, "#tab-publish").await;
+    let publish = |payload: &str| {
+        format!(
+            "document.querySelector('#pub-payload').value = {payload}; document.querySelector('#publish-form').requestSubmit();"
+        )
+    };
+    client
+        .execute(
+            &publish(r#"JSON.stringify({ note: "x".repeat(70 * 1024) })"#),
+            vec![],
+        )
+        .await
+        .expect("publish 70 KB");
+    let refused = wait_until(
+        client,
+        "the size refusal",
+        "!document.querySelector('#pub-error').hidden && document.querySelector('#pub-error').textContent",
+    )
+    .await;
+    assert!(
+        refused.as_str().unwrap_or_default().contains("64 KiB"),
+        "{refused}"
+    );
+    client
+        .execute(&publish(r#"'['.repeat(200) + ']'.repeat(200)"#), vec![])
+        .await
+        .expect("publish 200 deep");
+    wait_until(
+        client,
+        "the depth refusal",
+        "/200 levels deep; the sandbox reads at most 125/.test(document.querySelector('#pub-error').textContent)",
+    )
+    .await;
+    client
+        .execute(&publish(r#"'['.repeat(100) + ']'.repeat(100)"#), vec![])
+        .await
+        .expect("publish 100 deep");
+    wait_until(
+        client,
+        "the deep payload published",
+        "document.querySelector('#pub-error').hidden && [...document.querySelectorAll('#log li')].some(li => li.textContent.includes('console published'))",
+    )
+    .await;
+    let status = client
+        .execute(
+            "return document.querySelector('#playground').dataset.status;",
+            vec![],
+        )
+        .await
+        .expect("status");
+    assert_eq!(
+        status,
+        serde_json::json!("live"),
+        "the connection stayed up"
+    );
     browser.stop().await;
 }

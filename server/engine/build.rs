@@ -29,6 +29,7 @@ impl World {
             scheduler: Scheduler::new(),
             trace: Vec::new(),
             trace_missed: 0,
+            lost_for: Vec::new(),
             channels: Vec::new(),
             queues: Vec::new(),
             producers: Vec::new(),

@@ -164,6 +164,9 @@ pub struct BusinessSummary {
     pub stale_dropped: u64,
     pub balance: i64,
     pub held_back: usize,
+    /// Messages lost on their way to this consumer, or its copy of them (a `dropped` event naming it),
+    /// plus stream records it never read (`records_missed`).
+    pub lost: u64,
 }
 
 /// One dead-lettered message, for inspection.
@@ -386,6 +389,7 @@ impl World {
             stale_dropped: b.stale_dropped,
             balance: b.balance,
             held_back: b.held.values().map(|h| h.len()).sum(),
+            lost: self.lost_for.get(consumer.index()).copied().unwrap_or(0),
         }
     }
 

@@ -142,6 +142,10 @@ pub struct World {
     pub(crate) scheduler: Scheduler<Pending>,
     pub(crate) trace: Vec<TraceEvent>,
     pub(crate) trace_missed: u64,
+    /// Per consumer (by index): messages lost on their way to it, or its copy of them, as the trace names
+    /// it in a `dropped` event, plus stream records it never read. Counted here, before the trace's cap,
+    /// so the count is whole even when the trace is not.
+    pub(crate) lost_for: Vec<u64>,
     pub(crate) channels: Vec<Channel>,
     pub(crate) queues: Vec<QueueState>,
     pub(crate) producers: Vec<Producer>,
@@ -244,6 +248,26 @@ impl World {
     }
 
     pub(crate) fn record(&mut self, kind: TraceKind) {
+        let lost = match &kind {
+            TraceKind::Dropped {
+                consumer: Some(consumer),
+                ..
+            } => Some((*consumer, 1)),
+            TraceKind::RecordsMissed {
+                consumer,
+                from_offset,
+                to_offset,
+                ..
+            } => Some((*consumer, to_offset.saturating_sub(*from_offset) + 1)),
+            _ => None,
+        };
+        if let Some((consumer, n)) = lost {
+            let index = consumer.index();
+            if self.lost_for.len() <= index {
+                self.lost_for.resize(index + 1, 0);
+            }
+            self.lost_for[index] += n;
+        }
         if self.trace.len() >= MAX_UNDRAINED_TRACE_EVENTS {
             self.trace_missed += 1;
             return;

@@ -256,13 +256,29 @@ fn default_proof_seeds() -> u32 {
     crate::exercise::prove::DEFAULT_PROOF_SEEDS
 }
 
-/// Parses a client text frame, telling bad JSON, an unknown type and bad fields apart.
+/// The deepest nesting of arrays and objects a client message may have: serde_json's own recursion
+/// limit, which keeps a parse from exhausting the stack. A deeper message is valid JSON, refused with a
+/// sentence that says so; a published payload sits three levels down (message, command, payload).
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Parses a client text frame, telling bad JSON, too deep JSON, an unknown type and bad fields apart.
 pub fn parse_client(text: &str) -> Result<ClientMessage, (ErrorCode, String)> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| {
-        (
-            ErrorCode::BadJson,
-            "Not valid JSON: send one JSON object per text frame.".to_owned(),
-        )
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        if e.to_string().starts_with("recursion limit exceeded") {
+            (
+                ErrorCode::TooLarge,
+                format!(
+                    "This JSON nests arrays and objects deeper than {MAX_JSON_DEPTH} levels, the most \
+                     the sandbox reads; a payload may nest {} levels. Flatten it and send it again.",
+                    MAX_JSON_DEPTH - 3
+                ),
+            )
+        } else {
+            (
+                ErrorCode::BadJson,
+                "Not valid JSON: send one JSON object per text frame.".to_owned(),
+            )
+        }
     })?;
     let Some(kind) = value
         .get("type")
@@ -311,6 +327,21 @@ fn truncate(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_json_is_read_up_to_its_documented_depth_and_refused_past_it_with_a_reason() {
+        let publish = |depth: usize| {
+            format!(
+                r#"{{"type":"command","command":{{"kind":"publish","channel":"orders","event_type":"X","key":"k","payload":{}{}}}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            )
+        };
+        assert!(parse_client(&publish(MAX_JSON_DEPTH - 3)).is_ok());
+        let (code, message) = parse_client(&publish(200)).unwrap_err();
+        assert_eq!(code, ErrorCode::TooLarge);
+        assert!(message.contains("deeper than 128 levels"), "{message}");
+    }
 
     #[test]
     fn parse_client_tells_bad_json_unknown_type_and_bad_command_apart() {

@@ -183,8 +183,13 @@ fn knobs_with_notes(exercise: &Exercise) -> Vec<serde_json::Value> {
                 KnobTarget::Channel(_) => NoteTarget::Channel,
             };
             let mut value = serde_json::to_value(knob).unwrap_or_default();
-            if let (Some(fields), Some(note)) = (value.as_object_mut(), brokers::note(target, &knob.field)) {
-                fields.insert("brokers".to_owned(), serde_json::to_value(note).unwrap_or_default());
+            if let (Some(fields), Some(note)) =
+                (value.as_object_mut(), brokers::note(target, &knob.field))
+            {
+                fields.insert(
+                    "brokers".to_owned(),
+                    serde_json::to_value(note).unwrap_or_default(),
+                );
             }
             value
         })

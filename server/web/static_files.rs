@@ -97,6 +97,11 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/origins.js"),
     ),
     asset(
+        "js/lost.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/lost.js"),
+    ),
+    asset(
         "js/animate.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/js/animate.js"),

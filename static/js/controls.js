@@ -3,6 +3,7 @@
 import { h, replace, fmtAt, shortId, toast } from "./dom.js";
 import { deadLetterReason } from "./events.js";
 import { FAULTS, faultCommand } from "./faults.js";
+import { MAX_MESSAGE_BYTES, MAX_PAYLOAD_DEPTH } from "./socket.js";
 /** What a fault button does, where its label alone does not say. */
 const FAULT_HELP = {
   inject_poison: "Publish a payload no consumer can parse",
@@ -131,8 +132,7 @@ export class Controls {
         error.hidden = false;
         return;
       }
-      error.hidden = true;
-      this.command({
+      const cmd = {
         kind: "publish",
         channel: this.$("pub-channel").value,
         event_type: this.$("pub-type").value.trim(),
@@ -140,7 +140,19 @@ export class Controls {
         payload,
         schema_version: Number(this.$("pub-version").value) || 1,
         malformed: this.$("pub-malformed").checked,
-      });
+      };
+      // Refused here, with the limit named, rather than sent for the server to close the connection on.
+      const bytes = new TextEncoder().encode(JSON.stringify({ type: "command", command: cmd })).length;
+      const depth = depthOf(payload);
+      const refusal = bytes > MAX_MESSAGE_BYTES
+        ? `This message is ${(bytes / 1024).toFixed(1)} KiB; the sandbox takes at most ${MAX_MESSAGE_BYTES / 1024} KiB (${MAX_MESSAGE_BYTES} bytes) per message. Send a smaller payload.`
+        : depth > MAX_PAYLOAD_DEPTH
+          ? `The payload nests arrays and objects ${depth} levels deep; the sandbox reads at most ${MAX_PAYLOAD_DEPTH}. Flatten it.`
+          : "";
+      error.textContent = refusal;
+      error.hidden = !refusal;
+      if (refusal) return;
+      this.command(cmd);
       const key = this.$("pub-key");
       const m = /^(.*?)(\d+)$/.exec(key.value);
       if (m) key.value = `${m[1]}${Number(m[2]) + 1}`;
@@ -201,6 +213,7 @@ export class Controls {
 
   openDlq(consumer) {
     this.dlqConsumer = consumer;
+    this.$("dlq-dialog").dataset.mode = "dlq";
     this.$("dlq-title").textContent = `Dead letters of ${consumer}`;
     replace(this.$("dlq-body"), h("p", { class: "muted" }, "Loading…"));
     const dialog = this.$("dlq-dialog");
@@ -209,7 +222,7 @@ export class Controls {
   }
 
   showDeadLetters(m) {
-    if (m.consumer !== this.dlqConsumer) return;
+    if (m.consumer !== this.dlqConsumer || this.$("dlq-dialog").dataset.mode !== "dlq") return;
     const body = this.$("dlq-body");
     this.$("dlq-redrive-all").disabled = !m.letters.length;
     if (!m.letters.length) {
@@ -281,4 +294,17 @@ export class Controls {
     if (document.activeElement !== speed && [...speed.options].some((o) => Number(o.value) === st.speed)) speed.value = String(st.speed);
     this.updateOps();
   }
+}
+
+/** How deep `value` nests arrays and objects (a number is 0), without recursion: a payload can be deep. */
+function depthOf(value) {
+  let deepest = 0;
+  const stack = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    deepest = Math.max(deepest, d + 1);
+    for (const child of Object.values(v)) stack.push([child, d + 1]);
+  }
+  return deepest;
 }

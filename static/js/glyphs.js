@@ -11,7 +11,7 @@ export const GLYPHS = {
   dup: { label: "duplicate", parts: () => [s("circle", { cx: -3, r: 5 }), s("circle", { cx: 3.5, r: 5 })] },
   order: { label: "out of order", parts: () => [s("path", { d: "M0,-7 L7.5,6 L-7.5,6 Z" })] },
   lost: { label: "lost", parts: () => [s("circle", { class: "glyph__hollow", r: 5.5 })] },
-  poison: { label: "poison message", parts: () => [s("path", { d: "M-3,-7 H3 L7,-3 V3 L3,7 H-3 L-7,3 V-3 Z" }), skull()] },
+  poison: { label: "poison", parts: () => [s("path", { d: "M-3,-7 H3 L7,-3 V3 L3,7 H-3 L-7,3 V-3 Z" }), skull()] },
 };
 
 /** A stroke in the panel's colour over a filled shape: the check of "done", the cross of "dead". */

@@ -16,6 +16,7 @@ import { Success } from "./success.js";
 import { BillView } from "./bill.js";
 import { GLYPHS, legendIcon } from "./glyphs.js";
 import { FaultOrigins } from "./origins.js";
+import { LostList } from "./lost.js";
 
 const root = document.getElementById("playground");
 if (root) start(root);
@@ -54,6 +55,7 @@ function start(root) {
   const topo = new TopologyView($("topology"), {
     onConsumer: selectConsumer,
     onDlq: (name) => controls.openDlq(name),
+    onLost: (consumer) => lostList.open(consumer),
     knobs: parseKnobs($("knobs-json")?.textContent),
     design: () => store.design,
   });
@@ -83,6 +85,7 @@ function start(root) {
   });
   const goals = new Goals(store, { onSelect: selectMessage });
   const bill = new BillView(store);
+  const lostList = new LostList(store, { onMessage: selectMessage });
   const controls = new Controls(store, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
   const design = new DesignPanel(store, root, {
     send,
@@ -117,6 +120,7 @@ function start(root) {
     timeline.render();
     goals.render();
     bill.render();
+    lostList.render();
     clocks.draw(topo, store.at);
   };
 

@@ -11,6 +11,8 @@ export const MAX_EVENTS_PER_MESSAGE = 640;
 export const KEEP_FIRST = 60;
 /** Why a message fails that says it will fail every time: a poison message, drawn as one. */
 const POISON_REASONS = new Set(["malformed", "poison_type", "unknown_schema_version"]);
+/** Lost messages listed per consumer (the server counts them all); the oldest listed go first. */
+export const MAX_LOST_LISTED = 200;
 /** Metric samples kept for the sparklines (one per frame, about ten a second). */
 export const MAX_SAMPLES = 240;
 
@@ -34,6 +36,8 @@ export class Store {
     this.messages = new Map();
     this.byCorrelation = new Map();
     this.samples = [];
+    /** Per consumer: what the events this page holds show as lost for it, `{ listed: [{ at, id, reason }] }`. */
+    this.lost = new Map();
     this.seq = 0;
     this.at = 0;
     this.seed = null;
@@ -110,6 +114,9 @@ export class Store {
   addEvents(events) {
     for (const ev of events) {
       this.events.push(ev);
+      if (ev.type === "records_missed") {
+        this.lostFor(ev.consumer, { at: ev.at, id: null, reason: `offsets ${ev.from_offset}–${ev.to_offset} of partition ${ev.partition}, never read` });
+      }
       const id = ev.message ?? ev.request;
       if (!id) continue;
       let msg = this.messages.get(id);
@@ -136,6 +143,7 @@ export class Store {
         ids.push(id);
       }
       if (ev.type === "processing_failed" && POISON_REASONS.has(ev.reason)) msg.poison = true;
+      if (ev.type === "dropped") this.noteLost(ev, msg);
       if (msg.events.length >= MAX_EVENTS_PER_MESSAGE) {
         msg.events.splice(KEEP_FIRST, 1);
         msg.dropped += 1;
@@ -143,6 +151,19 @@ export class Store {
       msg.events.push(ev);
     }
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
+  /** A message lost for a consumer, or (lost before any queue) for every consumer of its channel. */
+  noteLost(ev, msg) {
+    const consumers = ev.consumer !== undefined ? [ev.consumer] : this.topology.consumers.filter((c) => c.channel === msg.channel).map((c) => c.id);
+    for (const c of consumers) this.lostFor(c, { at: ev.at, id: msg.id, reason: ev.reason });
+  }
+
+  lostFor(consumer, entry) {
+    let lost = this.lost.get(consumer);
+    if (!lost) this.lost.set(consumer, (lost = { listed: [] }));
+    lost.listed.push(entry);
+    if (lost.listed.length > MAX_LOST_LISTED) lost.listed.shift();
   }
 
   forget(id) {

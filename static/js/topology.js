@@ -31,13 +31,15 @@ export const MIN_DRAWING_WIDTH = 640;
 const INLINE_DLQ_W = 56;
 
 export class TopologyView {
-  constructor(svg, { onConsumer, onDlq, knobs = [], design = () => null }) {
+  constructor(svg, { onConsumer, onDlq, onLost, knobs = [], design = () => null }) {
     this.svg = svg;
     /** The exercise's knobs and the learner's Design: the fields a knob sets are shown first on a node. */
     this.knobs = knobs;
     this.design = design;
     this.onConsumer = onConsumer;
     this.onDlq = onDlq;
+    /** Opens the list of what a consumer lost. */
+    this.onLost = onLost;
     this.topology = null;
     this.anchors = null;
     this.refs = null;
@@ -125,7 +127,8 @@ export class TopologyView {
     const top = 6;
     const usable = H - top - 6;
     const slot = usable / total;
-    const consumerH = Math.max(50, Math.min(78, slot - 18));
+    // At least 54: a compact node stacks its title, business line and design line without overlap.
+    const consumerH = Math.max(54, Math.min(78, slot - 18));
 
     const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], consumerTop: [], dlq: [], replyTo: [], emitPath: {} };
     const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [], producerEdges: new Map() };
@@ -356,7 +359,8 @@ export class TopologyView {
       group >= 0 ? s("path", { class: `cursor cursor--g${group % 4}`, d: `M${x + 14},${y + 6} l4,6 h-8 z` }, s("title", {}, "its cursor on the stream")) : null,
       biz, inst, design);
     const pick = () => this.onConsumer(c.id);
-    g.addEventListener("click", pick);
+    // The "lost!" count opens the list of what was lost; anywhere else on the node selects it.
+    g.addEventListener("click", (e) => (e.target.closest?.(".biz--lost") ? this.onLost?.(c.id) : pick()));
     g.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
     });
@@ -493,6 +497,9 @@ export class TopologyView {
     const parts = [];
     if (b.duplicate_effects) parts.push([` · ${b.duplicate_effects} twice!`, "biz--bad"]);
     if (b.stale_overwrites) parts.push([` · ${b.stale_overwrites} stale!`, "biz--bad"]);
+    // The server counts every loss of the run, also those before a rewind's rebuilt trace.
+    const lost = b.lost ?? 0;
+    if (lost) parts.push([` · ${lost} lost!`, "biz--bad biz--lost"]);
     // A stale write is the visible harm of an out-of-order event; one of the two is enough on a line.
     if (b.out_of_order && !b.stale_overwrites) parts.push([` · ${b.out_of_order} out of order`, "biz--warn"]);
     const lag = this.lagOf(cm.consumer);
@@ -512,7 +519,7 @@ export class TopologyView {
     const status = [`${up}/${cm.instances.length} up`, ...flags].join(" · ");
     if (ref.compact && (flags.length || up < cm.instances.length)) ref.biz.append(s("tspan", { class: "biz--warn" }, ` · ${status}`));
     fitSpans(ref.biz, ref.width);
-    ref.g.classList.toggle("node--alarm", b.duplicate_effects > 0 || b.stale_overwrites > 0);
+    ref.g.classList.toggle("node--alarm", b.duplicate_effects > 0 || b.stale_overwrites > 0 || lost > 0);
     this.drawDesign(ref, view, cm.design);
     // Instances: a square each, filled when up, dashed red with a cross when crashed. A compact node
     // shows them on its title line, right-aligned, and its status after the business line.

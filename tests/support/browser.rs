@@ -144,6 +144,51 @@ impl Drop for Browser {
     }
 }
 
+/// Opens an exercise and loads a run file that replays it to its end, paused.
+pub(crate) async fn open_at_end(
+    client: &Client,
+    addr: std::net::SocketAddr,
+    exercise: &str,
+    dir: &Path,
+) {
+    client
+        .goto(&format!("http://{addr}/exercises/{exercise}"))
+        .await
+        .expect("open the playground");
+    let run_for = wait_until(
+        client,
+        "the live sandbox",
+        "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('#topology .node') && Number(document.querySelector('#playground').dataset.runFor)",
+    )
+    .await;
+    let seed = wait_until(
+        client,
+        "the seed",
+        "Number(document.querySelector('#seed').textContent) >= 0 && document.querySelector('#seed').textContent",
+    )
+    .await;
+    let seed: u64 = seed.as_str().unwrap_or("1").parse().unwrap_or(1);
+    let run = json!({
+        "format": "eda-playground-run", "version": 1, "exercise": exercise, "seed": seed,
+        "commands": [], "at": run_for,
+    });
+    let file = dir.join(format!("{exercise}.json"));
+    std::fs::write(&file, run.to_string()).expect("write the run file");
+    client
+        .find(Locator::Css("#import-file"))
+        .await
+        .expect("file input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose the run file");
+    wait_until(
+        client,
+        "the run at its end",
+        &format!("document.querySelector('#playground').dataset.at === '{run_for}'"),
+    )
+    .await;
+}
+
 /// Makes the page itself (not the window around it) `width`×`height` CSS pixels.
 pub(crate) async fn resize(client: &Client, width: u32, height: u32) {
     // --window-size counts the window, not the page: grow the window by whatever surrounds the page.
