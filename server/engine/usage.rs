@@ -137,9 +137,17 @@ impl World {
         if elapsed == 0 {
             return;
         }
-        let instances = self.running_instances();
-        raise_peaks(&mut self.meter.peak_instances, &instances);
-        let total: u64 = instances.iter().map(|&n| u64::from(n)).sum();
+        // This runs at every instant time moves: no allocation, one pass over consumers and queues.
+        let peaks = &mut self.meter.peak_instances;
+        if peaks.len() < self.consumers.len() {
+            peaks.resize(self.consumers.len(), 0);
+        }
+        let mut total = 0u64;
+        for (peak, consumer) in peaks.iter_mut().zip(&self.consumers) {
+            let running = running_of(consumer);
+            *peak = (*peak).max(running);
+            total += u64::from(running);
+        }
         self.meter.instance_ms += total * elapsed;
         self.meter.stored_message_ms += self.stored_messages() * elapsed;
         self.meter.last = until;
@@ -157,15 +165,7 @@ impl World {
     }
 
     fn running_instances(&self) -> Vec<u32> {
-        self.consumers
-            .iter()
-            .map(|c| {
-                c.instances
-                    .iter()
-                    .filter(|i| i.status != InstanceStatus::Removed)
-                    .count() as u32
-            })
-            .collect()
+        self.consumers.iter().map(running_of).collect()
     }
 
     fn stored_messages(&self) -> u64 {
@@ -231,6 +231,15 @@ impl World {
             consumers,
         }
     }
+}
+
+/// Instances of a consumer that run (a crashed one restarts, so it counts).
+fn running_of(consumer: &super::consumer::Consumer) -> u32 {
+    consumer
+        .instances
+        .iter()
+        .filter(|i| i.status != InstanceStatus::Removed)
+        .count() as u32
 }
 
 /// Raises each consumer's peak to its running count.
