@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, View, open_at_end, resize, screenshot, strings, tools, wait_until};
+use support::{Browser, View, click, open_at_end, resize, screenshot, strings, tools, wait_until};
 
 /// The sizes the page is made for: projector, laptop, small laptop, phone.
 const SIZES: [(u32, u32); 4] = [(1920, 1080), (1280, 720), (1024, 768), (390, 844)];
@@ -236,4 +236,43 @@ async fn no_label_collides_in_any_exercise() {
     browser.stop().await;
     let _ = std::fs::remove_dir_all(dir);
     assert!(problems.is_empty(), "collisions:\n{}", problems.join("\n"));
+}
+
+/// The sequence diagram of a journey across many services: no lane header on top of another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_lane_headers_do_not_collide() {
+    let Some(tools) = tools("sequence_lane_headers_do_not_collide") else {
+        return;
+    };
+    let addr = spawn_app().await;
+    let dir = scratch("sequence");
+    let browser = Browser::start(&tools, "sequence").await;
+    let client = &browser.client;
+    open_at_end(client, addr, "correlation-journey", &dir).await;
+    click(client, "#log .log__msg").await;
+    click(client, "#tab-sequence").await;
+    let lanes = wait_until(
+        client,
+        "a sequence with several lanes",
+        "document.querySelectorAll('#sequence .seq__head').length",
+    )
+    .await;
+    let problems = client
+        .execute(
+            "const heads = [...document.querySelectorAll('#sequence .seq__head')].map(h => [h.textContent, h.getBoundingClientRect()]);
+             const out = [];
+             for (let i = 0; i < heads.length; i++) for (let j = i + 1; j < heads.length; j++) {
+               const [a, ra] = heads[i], [b, rb] = heads[j];
+               if (Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left) > 1 && Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top) > 1) out.push(`${a} overlaps ${b}`);
+             }
+             return out;",
+            vec![],
+        )
+        .await
+        .expect("lane headers");
+    screenshot(client, "sequence-lanes").await;
+    browser.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(lanes.as_u64().unwrap_or(0) >= 3, "lanes: {lanes}");
+    assert_eq!(strings(&problems), Vec::<String>::new());
 }

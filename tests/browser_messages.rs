@@ -291,3 +291,50 @@ async fn an_oversized_or_too_deep_publish_is_refused_before_it_is_sent() {
     );
     browser.stop().await;
 }
+
+/// Frame rate and long tasks while streaming-replay runs at 16×, measured in the page: requestAnimationFrame
+/// counted for three seconds and a PerformanceObserver for `longtask`. Prints, never fails on a number
+/// (`cargo test --test browser_messages -- --ignored --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn measure_frame_rate_at_16x() {
+    let Some(tools) = tools("measure_frame_rate_at_16x") else {
+        return;
+    };
+    let addr = spawn_app().await;
+    let browser = Browser::start(&tools, "fps").await;
+    let client = &browser.client;
+    open_playground(client, addr, "streaming-replay").await;
+    set_speed(client, "16").await;
+    click(client, "#btn-play").await;
+    wait_until(
+        client,
+        "traffic on the picture",
+        "document.querySelectorAll('#topology .dot').length > 5",
+    )
+    .await;
+    let figures = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const long = [];
+             new PerformanceObserver((list) => { for (const e of list.getEntries()) long.push(e.duration); })
+               .observe({ type: 'longtask' });
+             const frames = []; let last = performance.now(); const start = last;
+             const tick = (now) => {
+               frames.push(now - last); last = now;
+               if (now - start < 3000) requestAnimationFrame(tick);
+               else done({ seconds: (now - start) / 1000, frames: frames.length,
+                 fps: frames.length / ((now - start) / 1000),
+                 worst_frame_ms: Math.max(...frames), over_50ms: frames.filter((f) => f > 50).length,
+                 long_tasks: long.length, longest_task_ms: Math.max(0, ...long),
+                 dots: document.querySelectorAll('#topology .dot').length,
+                 at: document.querySelector('#playground').dataset.at });
+             };
+             requestAnimationFrame(tick);",
+            vec![],
+        )
+        .await
+        .expect("the measurement");
+    eprintln!("streaming-replay at 16x, 3 s in headless Chromium: {figures}");
+    browser.stop().await;
+}

@@ -2,11 +2,14 @@
 // learner can follow one user journey across services.
 import { h, s, replace, fmtAt, shortId } from "./dom.js";
 import { classOf, Names } from "./events.js";
+import { fitText } from "./fit.js";
 
 /** Arrows drawn; a longer story is cut with a note. */
 const MAX_ROWS = 80;
 const ROW_H = 22;
 const HEAD_H = 28;
+/** Lanes narrower than this put every other header on a second line, so neighbours do not collide. */
+const STAGGER_BELOW_PX = 96;
 
 export class Sequence {
   constructor(store, { onSelect }) {
@@ -48,16 +51,19 @@ export class Sequence {
     const left = 56;
     const laneW = (width - left) / Math.max(lanes.length, 1);
     const lx = (i) => left + laneW * (i + 0.5);
-    const height = HEAD_H + shown.length * ROW_H + 8;
+    // Many services: headers alternate between two lines, each as wide as two lanes, cut to fit.
+    const stagger = laneW < STAGGER_BELOW_PX;
+    const headH = stagger ? HEAD_H + 14 : HEAD_H;
+    const height = headH + shown.length * ROW_H + 8;
     const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, height, role: "img", "aria-label": `Sequence of correlation ${this.correlation}` },
       s("defs", {}, s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
         s("path", { d: "M0,0 L10,5 L0,10 z", fill: "context-stroke" }))));
+    const heads = lanes.map((name, i) => s("text", { class: "seq__head", x: lx(i), y: stagger && i % 2 ? 30 : 16, "text-anchor": "middle" }, name));
     lanes.forEach((name, i) => {
-      svg.append(s("line", { class: "seq__lane", x1: lx(i), x2: lx(i), y1: HEAD_H - 6, y2: height }),
-        s("text", { class: "seq__head", x: lx(i), y: 16, "text-anchor": "middle" }, name));
+      svg.append(s("line", { class: "seq__lane", x1: lx(i), x2: lx(i), y1: (stagger && i % 2 ? 34 : 20), y2: height }), heads[i]);
     });
     shown.forEach((r, i) => {
-      const y = HEAD_H + i * ROW_H + 12;
+      const y = headH + i * ROW_H + 12;
       const cls = classOf(r.ev);
       svg.append(s("text", { class: "seq__at", x: 2, y: y + 4 }, fmtAt(r.ev.at)));
       if (r.a === r.b) {
@@ -80,6 +86,8 @@ export class Sequence {
       first ? h("button", { type: "button", class: "linkish small", onclick: () => this.onSelect(first.id) }, "first message's journey") : null);
     const note = rows.length > MAX_ROWS ? h("p", { class: "muted small" }, `First ${MAX_ROWS} hops shown.`) : null;
     replace(this.el, head, svg, note);
+    // Measured once drawn: SVG text has a width only on the page.
+    heads.forEach((el, i) => fitText(el, lanes[i], (stagger ? 2 : 1) * laneW - 8));
   }
 }
 
