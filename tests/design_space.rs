@@ -310,3 +310,89 @@ fn two_knobs_on_one_field_are_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn a_filter_routes_by_key_and_the_goal_sees_what_it_lets_through() {
+    let exercise = eda_playground::exercise::Catalog::bundled()
+        .get("routing-filters")
+        .expect("bundled");
+    // Too broad and too narrow: both goals break, each with the message and its key.
+    let default = run_exercise(&exercise, &choices(&[]), &[], 5).unwrap();
+    let reasons: Vec<String> = default
+        .goals
+        .iter()
+        .filter_map(|g| g.reason.clone())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("(key orders.us.placed), which does not match orders.eu.placed")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r
+                == "not routed to email: key orders.us.placed does not match orders.eu.placed"),
+        "{reasons:?}"
+    );
+    let solved = run_exercise(
+        &exercise,
+        &choices(&[
+            ("warehouse-filter", "orders.eu.placed"),
+            ("email-filter", "orders.*.placed"),
+        ]),
+        &[],
+        5,
+    )
+    .unwrap();
+    assert!(solved.all_met(), "{:?}", solved.goals);
+
+    // The engine traces what a filter keeps out, and counts only what it lets through.
+    let mut world = World::new(&exercise.scenario, 5).unwrap();
+    world.advance_to(30_000);
+    let trace = world.drain_trace();
+    let not_routed = trace
+        .iter()
+        .filter(|e| {
+            matches!(&e.kind, eda_playground::engine::TraceKind::NotRouted { routing_key, filter, .. }
+                if &**routing_key == "orders.eu.cancelled" && &**filter == "orders.eu.placed")
+        })
+        .count();
+    assert_eq!(not_routed, 20, "every EU cancellation kept out of e-mail");
+    let topology = world.topology();
+    let email = topology
+        .consumers
+        .iter()
+        .find(|c| c.name == "email")
+        .unwrap();
+    assert_eq!(email.filter.as_deref(), Some("orders.eu.placed"));
+}
+
+#[test]
+fn filters_and_keys_are_checked_when_the_scenario_loads() {
+    let base = eda_playground::exercise::BUNDLED
+        .iter()
+        .find(|(name, _)| *name == "routing-filters.toml")
+        .unwrap()
+        .1;
+    for (from, to, expected) in [
+        (
+            "filter = \"orders.#\"",
+            "filter = \"orders.eu*\"",
+            "stand alone as a whole word",
+        ),
+        (
+            "routing_key = \"orders.us.placed\"",
+            "routing_key = \"orders.*.placed\"",
+            "no wildcards",
+        ),
+        ("filter = \"#\"", "filter = \"orders..x\"", "no empty word"),
+    ] {
+        let text = base.replacen(from, to, 1);
+        let error = parse(&text, "r.toml", Origin::File(PathBuf::from("r.toml")))
+            .expect_err(to)
+            .to_string();
+        assert!(error.contains(expected), "{to}: {error}");
+    }
+}

@@ -184,6 +184,7 @@ fn console_spec(scenario: &Scenario) -> ProducerSpec {
         key_prefix: "manual".to_owned(),
         payload: serde_json::Value::Object(serde_json::Map::new()),
         partition: None,
+        routing_key: None,
         delivery: Default::default(),
         request: None,
     }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::ids::{ChannelId, ProducerId, QueueId};
 use super::message::MessageRef;
+use super::routing::topic_matches;
 use super::scenario::{ChannelKind, ChannelSpec};
 use super::stream::StreamLog;
 use super::trace::{DropReason, TraceKind};
@@ -63,6 +64,18 @@ impl World {
                     reason: DropReason::NoSubscriber,
                     producer: None,
                     consumer: self.queues[queue.index()].subscriber,
+                });
+                continue;
+            }
+            if let Some(consumer) = self.queues[queue.index()].subscriber
+                && let Some(filter) = self.consumers[consumer.index()].spec.filter.as_deref()
+                && !topic_matches(filter, self.routing_key(message))
+            {
+                self.record(TraceKind::NotRouted {
+                    message: message.id,
+                    consumer,
+                    routing_key: Arc::from(self.routing_key(message)),
+                    filter: Arc::from(filter),
                 });
                 continue;
             }

@@ -18,7 +18,8 @@
 //!   idempotency, ordering and the anomalies they cause.
 //! - `network`: latency, jitter, loss, duplication and cuts per service link.
 //! - `commands`: faults and console actions; `observe`: topology, metrics, report;
-//!   `rates`: per-second rates over a rolling virtual window; `usage`: what a run uses, for its bill.
+//!   `rates`: per-second rates over a rolling virtual window; `usage`: what a run uses, for its bill;
+//!   `routing`: topic routing keys and subscription filters (AMQP topic semantics).
 //! - `scheduler`, `rng`, `ids`, `message`, `trace`, `error`: the building blocks.
 mod build;
 mod business;
@@ -36,6 +37,7 @@ mod producer;
 mod queue;
 mod rates;
 mod rng;
+pub mod routing;
 pub mod scenario;
 mod scheduler;
 mod stream;

@@ -59,6 +59,9 @@ pub struct ConsumerView {
     pub effect_label: String,
     pub emits: Vec<ChannelId>,
     pub dead_letters: QueueId,
+    /// A topic subscription's filter on the routing key, drawn on its edge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -256,6 +259,7 @@ impl World {
                         .filter_map(|e| self.channel_id(&e.channel))
                         .collect(),
                     dead_letters: c.dead_letter_queue(),
+                    filter: c.spec.filter.clone(),
                 })
                 .collect(),
         }

@@ -138,6 +138,10 @@ pub struct ProducerSpec {
     /// Streams: the partition to write to, instead of hashing the key.
     #[serde(default)]
     pub partition: Option<u32>,
+    /// Topics: the routing key subscription filters match (dot-separated words such as
+    /// `orders.eu.placed`); the event type when left out.
+    #[serde(default)]
+    pub routing_key: Option<String>,
     #[serde(default)]
     pub delivery: Delivery,
     /// Send each message as a request and wait for a reply.
@@ -274,6 +278,10 @@ pub struct ConsumerSpec {
     /// every call fails, as an overloaded service would.
     #[serde(default)]
     pub dependency_capacity_per_sec: Option<u32>,
+    /// Topics: the subscription's filter on the routing key, with AMQP topic semantics (`*` is
+    /// one word, `#` zero or more: `orders.*.placed`, `orders.#`). Every message when left out.
+    #[serde(default)]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]

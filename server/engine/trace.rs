@@ -99,6 +99,14 @@ pub enum TraceKind {
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         malformed: bool,
     },
+    /// A topic did not give the message to a subscriber: its routing key does not match the
+    /// subscription's filter.
+    NotRouted {
+        message: MessageId,
+        consumer: ConsumerId,
+        routing_key: Arc<str>,
+        filter: Arc<str>,
+    },
     /// A producer saved the business fact in its own database (dual write or outbox).
     DbCommitted {
         message: MessageId,
@@ -365,6 +373,7 @@ impl TraceKind {
         use TraceKind::*;
         match self {
             Published { message, .. }
+            | NotRouted { message, .. }
             | DbCommitted { message, .. }
             | PublishFailed { message, .. }
             | OutboxConfirmed { message, .. }

@@ -194,6 +194,11 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
             );
         }
         known_channel(format!("{field}.channel"), &producer.channel)?;
+        if let Some(key) = &producer.routing_key
+            && let Some(reason) = super::routing::invalid(key, false)
+        {
+            return err(format!("{field}.routing_key"), reason);
+        }
         if !(producer.rate_per_sec > 0.0 && producer.rate_per_sec <= MAX_RATE_PER_SEC) {
             return err(
                 format!("{field}.rate_per_sec"),
@@ -272,6 +277,21 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
             );
         }
         known_channel(format!("{field}.channel"), &consumer.channel)?;
+        if let Some(filter) = &consumer.filter {
+            if let Some(reason) = super::routing::invalid(filter, true) {
+                return err(format!("{field}.filter"), reason);
+            }
+            let topic = scenario
+                .channels
+                .iter()
+                .any(|c| c.name == consumer.channel && c.kind == ChannelKind::Topic);
+            if !topic {
+                return err(
+                    format!("{field}.filter"),
+                    "only a topic's subscription filters; a queue or a stream gives every message to its readers",
+                );
+            }
+        }
         if reply_channels.contains(consumer.channel.as_str()) {
             return err(
                 format!("{field}.channel"),

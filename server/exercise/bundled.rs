@@ -26,6 +26,7 @@ bundled![
     "pubsub-fanout.toml",
     "request-reply.toml",
     "retry-storm.toml",
+    "routing-filters.toml",
     "saga-compensation.toml",
     "schema-evolution.toml",
     "streaming-replay.toml",

@@ -18,6 +18,7 @@ use crate::engine::{
 
 use super::Exercise;
 use super::bill::{self, Bill, BillCheck, Prices};
+use crate::engine::routing::topic_matches;
 
 /// Messages whose type, key and correlation id the tracker remembers (and, with the same
 /// bound, effects applied and reactions published). Beyond it, newer messages are not
@@ -90,6 +91,10 @@ pub enum Goal {
     },
     /// `consumer` applies every effect within `ms` of the message's first publication.
     ProcessedWithin { consumer: String, ms: Millis },
+    /// `consumer`'s topic subscription receives exactly the messages whose routing key
+    /// matches `pattern` (AMQP topic semantics): none of them is filtered out, and none
+    /// other reaches its effect.
+    Routed { consumer: String, pattern: String },
     /// The run's bill stays at or under `max` credits (see `[cost]`): it breaks as soon as
     /// it passes.
     MaxCost { max: f64 },
@@ -143,7 +148,8 @@ impl Goal {
             | MaxFailures { consumer, .. }
             | ProcessedWithin { consumer, .. }
             | LatencyP99 { consumer, .. }
-            | MaxInstances { consumer, .. } => vec![("consumer", consumer)],
+            | MaxInstances { consumer, .. }
+            | Routed { consumer, .. } => vec![("consumer", consumer)],
             MaxRetries { consumer, .. } => {
                 consumer.iter().map(|c| ("consumer", c.as_str())).collect()
             }
@@ -245,6 +251,10 @@ pub struct GoalTracker {
     console: ProducerId,
     /// What the bill's goals price the run at.
     prices: Prices,
+    /// Each producer's routing key (the console's last), for the routing goals.
+    routing_keys: Vec<Option<Arc<str>>>,
+    /// The scenario's consumers by index, for reasons a person reads.
+    consumer_names: Vec<String>,
 }
 
 impl GoalTracker {
@@ -324,6 +334,12 @@ impl GoalTracker {
             // The engine adds the console after the scenario's producers.
             console: ProducerId(scenario.producers.len() as u16),
             prices: Prices::default(),
+            consumer_names: consumer_names.clone(),
+            routing_keys: scenario
+                .producers
+                .iter()
+                .map(|p| p.routing_key.as_deref().map(Arc::from))
+                .collect(),
         }
     }
 
@@ -378,6 +394,26 @@ impl GoalTracker {
             TraceKind::EffectApplied {
                 message, consumer, ..
             } => self.on_applied(at, *message, *consumer),
+            TraceKind::NotRouted {
+                message,
+                consumer,
+                routing_key,
+                filter,
+            } => {
+                let reason = format!(
+                    "not routed to {}: key {routing_key} does not match {filter}",
+                    self.consumer_name(*consumer)
+                );
+                for index in 0..self.goals.len() {
+                    let (spec, resolved) = &self.goals[index];
+                    if let Goal::Routed { pattern, .. } = &spec.check
+                        && resolved.consumer == Some(*consumer)
+                        && topic_matches(pattern, routing_key)
+                    {
+                        self.set_break(index, at, Some(*message), reason.clone());
+                    }
+                }
+            }
             TraceKind::DuplicateEffect {
                 message,
                 consumer,
@@ -533,6 +569,31 @@ impl GoalTracker {
                 .or_default()
                 .insert(seen.correlation);
         }
+        if let Some(seen) = &seen {
+            let key = match seen.from {
+                Publisher::Producer(p) => self
+                    .routing_keys
+                    .get(p.0 as usize)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| seen.event_type.clone()),
+                Publisher::Consumer(_) => seen.event_type.clone(),
+            };
+            for index in 0..self.goals.len() {
+                let (spec, resolved) = &self.goals[index];
+                if let Goal::Routed { pattern, .. } = &spec.check
+                    && resolved.consumer == Some(consumer)
+                    && !topic_matches(pattern, &key)
+                {
+                    let reason = format!(
+                        "{} handled {} (key {key}), which does not match {pattern}",
+                        self.consumer_name(consumer),
+                        seen.key
+                    );
+                    self.set_break(index, at, Some(message), reason);
+                }
+            }
+        }
         if self.late.remove(&(consumer, message)) {
             let reason = format!(
                 "{} version {} was applied after a newer version of its key",
@@ -592,6 +653,13 @@ impl GoalTracker {
                 self.set_break(index, at, Some(message), text);
             }
         }
+    }
+
+    fn consumer_name(&self, consumer: ConsumerId) -> String {
+        self.consumer_names
+            .get(consumer.0 as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("consumer {}", consumer.0))
     }
 
     fn break_for(
@@ -680,6 +748,14 @@ impl GoalTracker {
             };
         }
         match &spec.check {
+            // Broken live by the trace; otherwise met at the end.
+            Goal::Routed { .. } => {
+                if finished {
+                    Verdict::Met
+                } else {
+                    Verdict::Pending(None)
+                }
+            }
             // Decided from the bill above, which is there whenever a goal reads it.
             Goal::MaxCost { .. }
             | Goal::LatencyP99 { .. }
