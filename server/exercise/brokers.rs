@@ -350,6 +350,28 @@ pub const NOTES: &[BrokerNote] = &[
         nats: "The subject the producer publishes to.",
         counting: None,
     },
+    BrokerNote {
+        target: Producer,
+        field: "routing_key",
+        title: "Routing key",
+        engine: "Dot-separated words a topic's subscription filters match; the event type when none is given.",
+        rabbitmq: "The routing key of basic.publish to a topic exchange (at most 255 bytes).",
+        kafka: "No routing key: the topic name routes, and the record key picks the partition.",
+        sqs: "SNS has no key: a filter policy matches message attributes or the payload instead.",
+        nats: "The subject itself (orders.eu.placed); subjects are the routing.",
+        counting: None,
+    },
+    BrokerNote {
+        target: Consumer,
+        field: "filter",
+        title: "Subscription filter",
+        engine: "A topic subscription receives only messages whose routing key matches: * is one word, # zero or more.",
+        rabbitmq: "The binding key of the queue on a topic exchange, with the same * and # semantics.",
+        kafka: "No broker-side filter: a consumer reads the whole topic and skips what it does not want.",
+        sqs: "An SNS subscription filter policy on attributes or the payload (equals, anything-but, prefix, exists).",
+        nats: "The filter subject of a consumer or subscription; * is one token and > is the rest (one or more, where # also takes none).",
+        counting: Some("NATS's > needs at least one token where # takes zero or more."),
+    },
 ];
 
 /// The note for one setting, if there is one. A knob's field may be a path into a table

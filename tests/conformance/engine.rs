@@ -285,3 +285,38 @@ start = {{ from = "offset", offset = {offset} }}
         .map(|e| e["offset"].as_u64().unwrap_or_default())
         .collect()
 }
+
+/// The same patterns and keys in the engine: a topic with one filtered subscriber per pattern and
+/// one producer per key (publishing its key once). Returns, per pattern, the keys that reached it.
+pub(crate) fn topic_routing(patterns: &[&str], keys: &[&str]) -> Vec<Vec<String>> {
+    let mut scenario = String::from("[[channels]]\nname = \"routing\"\nkind = \"topic\"\n");
+    for (i, key) in keys.iter().enumerate() {
+        scenario.push_str(&format!(
+            "[[producers]]\nname = \"p{i}\"\nchannel = \"routing\"\nevent_type = \"E\"\nrouting_key = \"{key}\"\nrate_per_sec = 10\ncount = 1\nstart_ms = {}\n",
+            100 + 10 * i
+        ));
+    }
+    for (i, pattern) in patterns.iter().enumerate() {
+        scenario.push_str(&format!(
+            "[[consumers]]\nname = \"c{i}\"\nchannel = \"routing\"\nprocessing_ms = 1\nfilter = \"{pattern}\"\n"
+        ));
+    }
+    let trace = run(&scenario, &[], 5_000);
+    let producer_of: std::collections::HashMap<String, usize> = of_type(&trace, "published")
+        .iter()
+        .filter_map(|e| {
+            let from = e["from"]["producer"].as_u64()?;
+            Some((e["message"].as_str()?.to_owned(), from as usize))
+        })
+        .collect();
+    (0..patterns.len())
+        .map(|consumer| {
+            of_type(&trace, "effect_applied")
+                .iter()
+                .filter(|e| e["consumer"] == consumer as u64)
+                .filter_map(|e| producer_of.get(e["message"].as_str()?))
+                .map(|&p| keys[p].to_owned())
+                .collect()
+        })
+        .collect()
+}

@@ -167,6 +167,19 @@ fn rabbitmq_behaves_as_the_engine_says() {
             verdict: "same",
         });
 
+        let real = rabbitmq_scenarios::topic_routing(&broker).await;
+        let simulated = engine::topic_routing(
+            &rabbitmq_scenarios::ROUTING_PATTERNS,
+            &rabbitmq_scenarios::ROUTING_KEYS,
+        );
+        assert_eq!(simulated, real, "the engine's filters route as a topic exchange binds");
+        rows.push(Row {
+            scenario: "topic routing: 5 patterns (*, #, exact) against 6 keys",
+            broker: format!("{real:?}"),
+            engine: format!("{simulated:?}"),
+            verdict: "same",
+        });
+
         let imported = exports::rabbitmq(&broker).await;
         println!("{imported} exports imported into RabbitMQ and read back");
 

@@ -532,3 +532,68 @@ pub(crate) async fn stream_from_offset(
         }
     }
 }
+
+/// The routing patterns and keys both sides are given: a topic exchange binds one queue per pattern.
+pub(crate) const ROUTING_PATTERNS: [&str; 5] = [
+    "orders.*.placed",
+    "orders.#",
+    "#.placed",
+    "orders.eu.placed",
+    "orders.#.placed",
+];
+pub(crate) const ROUTING_KEYS: [&str; 6] = [
+    "orders.eu.placed",
+    "orders.us.placed",
+    "orders.eu.cancelled",
+    "orders",
+    "placed",
+    "orders.eu.de.placed",
+];
+
+/// A topic exchange with one queue per pattern of [`ROUTING_PATTERNS`], one message published per
+/// key of [`ROUTING_KEYS`] (its body is its key). Returns, per pattern, the keys its queue received.
+pub(crate) async fn topic_routing(broker: &RabbitMq) -> Vec<Vec<String>> {
+    let exchange = "routing";
+    let (_connection, channel) = broker.channel().await;
+    channel
+        .exchange_declare(
+            exchange,
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("the topic exchange");
+    for (i, pattern) in ROUTING_PATTERNS.iter().enumerate() {
+        let queue = format!("routed-{i}");
+        declare(&channel, &queue, false, FieldTable::default()).await;
+        channel
+            .queue_bind(
+                &queue,
+                exchange,
+                pattern,
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("a binding by pattern");
+    }
+    for key in ROUTING_KEYS {
+        publish(&channel, exchange, key, &[key]).await;
+    }
+    // A marker every binding takes: once it is in a queue, everything before it is too.
+    for (i, _) in ROUTING_PATTERNS.iter().enumerate() {
+        publish(&channel, "", &format!("routed-{i}"), &["marker"]).await;
+    }
+    let mut routed = Vec::new();
+    for (i, _) in ROUTING_PATTERNS.iter().enumerate() {
+        let queue = format!("routed-{i}");
+        let mut got = Vec::new();
+        while got.last().is_none_or(|b: &String| b != "marker") {
+            got.extend(drain(&channel, &queue, 1).await.iter().map(body));
+        }
+        got.pop();
+        routed.push(got);
+    }
+    routed
+}

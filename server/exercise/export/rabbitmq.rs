@@ -4,7 +4,8 @@
 //! - A queue channel is a queue. A durable one is a quorum queue, so that it can carry the
 //!   delivery limit (`x-delivery-limit` counts returns: engine max deliveries N is N - 1); a
 //!   transient one is a classic queue, which has no limit.
-//! - A topic is a fanout exchange with one queue per subscriber (`topic.subscriber`); a
+//! - A topic is a fanout exchange with one queue per subscriber (`topic.subscriber`), or a topic
+//!   exchange binding each queue by its subscriber's filter when one has a filter; a
 //!   non-durable subscription is an auto-delete classic queue.
 //! - A stream is a stream queue; with several partitions, a super stream (a direct exchange
 //!   and one stream per partition, bound by partition number).
@@ -27,16 +28,43 @@ pub(super) fn definitions(exercise: &str, scenario: &Scenario, notes: &mut Vec<S
                 out.work_queue(channel, &channel.name, channel.durable, false, notes)
             }
             ChannelKind::Topic => {
-                out.exchange(&channel.name, "fanout", Map::new());
-                for consumer in scenario
+                let subscribers: Vec<_> = scenario
                     .consumers
                     .iter()
                     .filter(|c| c.channel == channel.name)
-                {
+                    .collect();
+                // With a filter, a topic exchange binds each queue by its pattern (the same AMQP
+                // semantics); without one, a fanout gives every queue everything.
+                let filtered = subscribers.iter().any(|c| c.filter.is_some());
+                let kind = if filtered { "topic" } else { "fanout" };
+                out.exchange(&channel.name, kind, Map::new());
+                for consumer in subscribers {
                     let queue = format!("{}.{}", channel.name, consumer.name);
                     let durable = channel.durable && consumer.durable;
                     out.work_queue(channel, &queue, durable, !consumer.durable, notes);
-                    out.bind(&channel.name, &queue, "", Map::new());
+                    let key = match (filtered, consumer.filter.as_deref()) {
+                        (false, _) => "",
+                        (true, Some(filter)) => filter,
+                        (true, None) => "#",
+                    };
+                    out.bind(&channel.name, &queue, key, Map::new());
+                }
+                if filtered {
+                    notes.push(format!(
+                        "{}: publish each message with its routing key ({}).",
+                        channel.name,
+                        scenario
+                            .producers
+                            .iter()
+                            .filter(|p| p.channel == channel.name)
+                            .map(|p| format!(
+                                "{}: {}",
+                                p.name,
+                                p.routing_key.as_deref().unwrap_or(&p.event_type)
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
                 }
             }
             ChannelKind::Stream => out.stream(channel, scenario, notes),
