@@ -173,6 +173,19 @@ async fn layout_fits_projector_laptop_and_phone() {
                     &format!("layout-{exercise}-{width}x{height}-{scheme}"),
                 )
                 .await;
+                if width == 1920 {
+                    // Projector mode: the picture fills the screen and its text grows with it.
+                    click(client, "#btn-projector").await;
+                    settle(client).await;
+                    let smallest = client.execute(SMALLEST_TEXT, vec![]).await.expect("text");
+                    let px = smallest[0].as_f64().unwrap_or(0.0);
+                    eprintln!("{at}, projector mode: smallest diagram text {px:.1} px");
+                    if px < PROJECTOR_MIN_TEXT_PX {
+                        problems.push(format!("{at}, projector mode: diagram text {px:.1} px"));
+                    }
+                    screenshot(client, &format!("layout-{exercise}-projector-{scheme}")).await;
+                    click(client, "#btn-projector").await;
+                }
             }
             resize(client, View::DEFAULT.width, View::DEFAULT.height).await;
         }

@@ -206,7 +206,14 @@ function start(root) {
   };
   socket = new Socket(root.dataset.ws, { onMessage, onStatus: setStatus });
 
-  // Keyboard: Space plays or pauses, S steps, / filters the log, Escape leaves the filter.
+  // Projector mode: the picture and the timeline fill the screen; the scale of the picture follows.
+  const projector = () => {
+    const on = root.classList.toggle("is-projector");
+    $("btn-projector").setAttribute("aria-pressed", String(on));
+  };
+  $("btn-projector").addEventListener("click", projector);
+
+  // Keyboard: Space plays or pauses, S steps, P the projector mode, / filters the log, Escape leaves the filter.
   document.addEventListener("keydown", (e) => {
     const target = e.target instanceof Element ? e.target : document.body;
     const typing = target.closest("input, textarea, select, [contenteditable]");
@@ -220,6 +227,8 @@ function start(root) {
       controls.togglePlay();
     } else if (e.key === "s" || e.key === "S") {
       send({ type: "step" });
+    } else if (e.key === "p" || e.key === "P") {
+      projector();
     } else if (e.key === "/") {
       e.preventDefault();
       $("log-filter").focus();

@@ -398,7 +398,7 @@ export class TopologyView {
         ref.retry.setAttribute("x", ref.x + wr + wf);
         ref.retry.setAttribute("width", wt);
         const retry = qm.waiting_retries ? ` · ${qm.waiting_retries} retry` : "";
-        fitFirst(ref.text, [`${qm.ready} ready · ${qm.in_flight} in flight${retry}`, `${qm.ready} ready · ${qm.in_flight} out${retry}`, `${qm.ready} · ${qm.in_flight}${retry}`], ref.textWidth);
+        fitFirst(ref.text, [`${qm.ready} ready · ${qm.in_flight} in flight${retry}`, `${qm.ready} ready · ${qm.in_flight} out${retry}`, `${qm.ready} ready`], ref.textWidth);
       }
       const dlq = this.refs.dlqs.get(qm.queue);
       if (dlq) {
@@ -413,7 +413,7 @@ export class TopologyView {
   /** The design tags of one consumer, the fields its knobs set first (highlighted), cut to the node's
    * width with an ellipsis; the whole line is in the tooltip. Redrawn only when the line changes. */
   drawDesign(ref, view, design) {
-    const fields = new Set(this.knobs.filter((k) => k.target?.kind === "consumer" && k.target.name === view.name).map((k) => k.field));
+    const fields = new Set(this.knobs.filter((k) => k.target?.kind === "consumer" && k.target.name === view.name).map((k) => k.field.split(".")[0]));
     const tags = [...designTags(design, fields), ...this.builtTags(view.name)];
     tags.sort((a, b) => Number(fields.has(b.field)) - Number(fields.has(a.field)));
     const full = tags.map((t) => t.text).join(" · ");
@@ -445,7 +445,8 @@ export class TopologyView {
    * subscription's durability, where a stream group starts, …): read from the learner's Design. */
   builtTags(consumer) {
     return this.knobs
-      .filter((k) => k.target?.kind === "consumer" && k.target.name === consumer && !DESIGN_FIELDS.has(k.field))
+      // A range knob names a path in the design ("retry.max_attempts"): its tag is the running design's.
+      .filter((k) => k.target?.kind === "consumer" && k.target.name === consumer && !DESIGN_FIELDS.has(k.field.split(".")[0]))
       .map((k) => {
         const chosen = this.design()?.choices?.[k.id] ?? k.default;
         const value = k.options.find((o) => o.id === chosen)?.value;

@@ -158,7 +158,7 @@ pub(crate) async fn open_at_end(
     let run_for = wait_until(
         client,
         "the live sandbox",
-        "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('#topology .node') && Number(document.querySelector('#playground').dataset.runFor)",
+        "['live', 'finished'].includes(document.querySelector('#playground')?.dataset.status) && document.querySelector('#topology .node') && Number(document.querySelector('#playground').dataset.runFor)",
     )
     .await;
     let seed = wait_until(
