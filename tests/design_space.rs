@@ -396,3 +396,95 @@ fn filters_and_keys_are_checked_when_the_scenario_loads() {
         assert!(error.contains(expected), "{to}: {error}");
     }
 }
+
+#[test]
+fn an_attribute_filter_matches_payload_fields_as_sns_filter_policies_do() {
+    let scenario: eda_playground::engine::Scenario = toml::from_str(
+        r#"
+[[channels]]
+name = "orders"
+kind = "topic"
+
+[[producers]]
+name = "eu"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 10
+count = 3
+payload = { region = "eu", total = 30, coupon = "SPRING24" }
+
+[[producers]]
+name = "us"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 10
+count = 3
+payload = { region = "us", total = 50 }
+
+[[consumers]]
+name = "europe"
+channel = "orders"
+filter_attributes = { region = { any_of = ["eu", "uk"] } }
+
+[[consumers]]
+name = "marketing"
+channel = "orders"
+filter_attributes = { coupon = { prefix = "SPRING" }, event_type = { equals = "OrderPlaced" } }
+
+[[consumers]]
+name = "no-coupon"
+channel = "orders"
+filter_attributes = { coupon = { exists = false } }
+"#,
+    )
+    .unwrap();
+    let mut world = World::new(&scenario, 1).unwrap();
+    world.advance_to(2_000);
+    let trace = world.drain_trace();
+    let reasons: Vec<(u16, String)> = trace
+        .iter()
+        .filter_map(|e| match &e.kind {
+            eda_playground::engine::TraceKind::NotRouted {
+                consumer, reason, ..
+            } => Some((consumer.0, reason.to_string())),
+            _ => None,
+        })
+        .collect();
+    let of = |c: u16| {
+        reasons
+            .iter()
+            .filter(|(who, _)| *who == c)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of(0).len(),
+        3,
+        "the US orders stay out of europe: {reasons:?}"
+    );
+    assert_eq!(
+        of(0)[0].1,
+        "region is \"us\", the filter wants region one of \"eu\", \"uk\""
+    );
+    assert_eq!(of(1).len(), 3, "only the EU orders carry a coupon");
+    assert_eq!(
+        of(1)[0].1,
+        "coupon is missing, the filter wants coupon starting with \"SPRING\""
+    );
+    assert_eq!(of(2).len(), 3, "the EU orders have a coupon");
+    assert_eq!(
+        of(2)[0].1,
+        "coupon is \"SPRING24\", the filter wants no coupon"
+    );
+
+    // On a queue, a filter is refused.
+    let queue =
+        toml::to_string(&scenario)
+            .unwrap()
+            .replacen("kind = \"topic\"", "kind = \"queue\"", 1);
+    let scenario: eda_playground::engine::Scenario = toml::from_str(&queue).unwrap();
+    let error = World::new(&scenario, 1).err().expect("refused").to_string();
+    assert!(
+        error.contains("only a topic's subscription filters"),
+        "{error}"
+    );
+}

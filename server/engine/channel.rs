@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::ids::{ChannelId, ProducerId, QueueId};
 use super::message::MessageRef;
-use super::routing::topic_matches;
+use super::routing::{attributes_mismatch, topic_matches};
 use super::scenario::{ChannelKind, ChannelSpec};
 use super::stream::StreamLog;
 use super::trace::{DropReason, TraceKind};
@@ -68,19 +68,42 @@ impl World {
                 continue;
             }
             if let Some(consumer) = self.queues[queue.index()].subscriber
-                && let Some(filter) = self.consumers[consumer.index()].spec.filter.as_deref()
-                && !topic_matches(filter, self.routing_key(message))
+                && let Some((filter, reason)) = self.filtered_out(consumer, message)
             {
                 self.record(TraceKind::NotRouted {
                     message: message.id,
                     consumer,
                     routing_key: Arc::from(self.routing_key(message)),
-                    filter: Arc::from(filter),
+                    filter,
+                    reason,
                 });
                 continue;
             }
             self.enqueue(queue, message.clone(), 0);
         }
+    }
+
+    /// What in `consumer`'s subscription keeps `message` out, and why in words: its key pattern,
+    /// or the attribute condition it fails; `None` when the message is for it. An unfiltered
+    /// subscription costs two checks of an empty filter.
+    fn filtered_out(
+        &self,
+        consumer: super::ids::ConsumerId,
+        message: &MessageRef,
+    ) -> Option<(Arc<str>, Arc<str>)> {
+        let spec = &self.consumers[consumer.index()].spec;
+        let key = self.routing_key(message);
+        if let Some(filter) = spec.filter.as_deref()
+            && !topic_matches(filter, key)
+        {
+            let reason = format!("key {key} does not match {filter}");
+            return Some((Arc::from(filter), Arc::from(reason)));
+        }
+        if spec.filter_attributes.is_empty() {
+            return None;
+        }
+        attributes_mismatch(&spec.filter_attributes, message)
+            .map(|(condition, reason)| (Arc::from(condition), Arc::from(reason)))
     }
 
     /// A non-durable subscription only exists while one of its instances is up; a durable

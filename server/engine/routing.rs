@@ -1,7 +1,12 @@
 //! Topic routing by key, with AMQP topic-exchange semantics: a routing key is dot-separated words
 //! (`orders.eu.placed`); a subscription's filter is a pattern of words where `*` stands for exactly
 //! one word and `#` for zero or more. Direct routing by exact key is a pattern without wildcards.
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
 use super::message::{Message, Publisher};
+use super::scenario::AttributeMatch;
 use super::world::World;
 
 /// The longest routing key or filter, in bytes; a longer one is refused when the scenario loads.
@@ -46,6 +51,56 @@ pub(crate) fn invalid(text: &str, wildcards: bool) -> Option<String> {
             } else {
                 format!("{word:?}: a routing key has no wildcards")
             });
+        }
+    }
+    None
+}
+
+/// The value of attribute `name` on a message: `event_type`, `key`, or a field of its payload.
+fn attribute(message: &Message, name: &str) -> Option<Value> {
+    match name {
+        "event_type" => Some(Value::from(&*message.event_type)),
+        "key" => Some(Value::from(&*message.key)),
+        field => message.payload.get(field).cloned(),
+    }
+}
+
+/// The first condition of an attribute filter policy a message fails, and why in words
+/// (`region is "us", the filter wants region = "eu"`); `None` when it passes every condition.
+pub(crate) fn attributes_mismatch(
+    policy: &BTreeMap<String, AttributeMatch>,
+    message: &Message,
+) -> Option<(String, String)> {
+    for (name, condition) in policy {
+        let value = attribute(message, name);
+        let shown = value
+            .as_ref()
+            .map_or_else(|| "missing".to_owned(), Value::to_string);
+        let passes = match condition {
+            AttributeMatch::Equals(wanted) => value.as_ref() == Some(wanted),
+            AttributeMatch::AnyOf(wanted) => value.as_ref().is_some_and(|v| wanted.contains(v)),
+            AttributeMatch::Prefix(prefix) => value
+                .as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with(prefix.as_str())),
+            AttributeMatch::Exists(wanted) => value.is_some() == *wanted,
+        };
+        if !passes {
+            let wanted = match condition {
+                AttributeMatch::Equals(v) => format!("{name} = {v}"),
+                AttributeMatch::AnyOf(vs) => format!(
+                    "{name} one of {}",
+                    vs.iter()
+                        .map(Value::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                AttributeMatch::Prefix(p) => format!("{name} starting with {p:?}"),
+                AttributeMatch::Exists(true) => format!("{name} present"),
+                AttributeMatch::Exists(false) => format!("no {name}"),
+            };
+            let reason = format!("{name} is {shown}, the filter wants {wanted}");
+            return Some((wanted, reason));
         }
     }
     None

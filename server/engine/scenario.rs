@@ -282,6 +282,25 @@ pub struct ConsumerSpec {
     /// one word, `#` zero or more: `orders.*.placed`, `orders.#`). Every message when left out.
     #[serde(default)]
     pub filter: Option<String>,
+    /// Topics: a filter policy on message attributes, in the style of SNS: each named
+    /// attribute must match (`event_type`, `key`, or a field of the payload). Every message
+    /// when left out; with `filter` too, both must match.
+    #[serde(default)]
+    pub filter_attributes: BTreeMap<String, AttributeMatch>,
+}
+
+/// One condition of an attribute filter policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AttributeMatch {
+    /// The attribute equals this value.
+    Equals(serde_json::Value),
+    /// The attribute is one of these values.
+    AnyOf(Vec<serde_json::Value>),
+    /// The attribute is a string that starts with this.
+    Prefix(String),
+    /// The attribute is there (`true`) or missing (`false`).
+    Exists(bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]

@@ -100,12 +100,14 @@ pub enum TraceKind {
         malformed: bool,
     },
     /// A topic did not give the message to a subscriber: its routing key does not match the
-    /// subscription's filter.
+    /// subscription's filter, or it fails the subscription's attribute filter. `filter` is the
+    /// pattern or the condition; `reason` says why in words.
     NotRouted {
         message: MessageId,
         consumer: ConsumerId,
         routing_key: Arc<str>,
         filter: Arc<str>,
+        reason: Arc<str>,
     },
     /// A producer saved the business fact in its own database (dual write or outbox).
     DbCommitted {

@@ -277,8 +277,12 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
             );
         }
         known_channel(format!("{field}.channel"), &consumer.channel)?;
-        if let Some(filter) = &consumer.filter {
-            if let Some(reason) = super::routing::invalid(filter, true) {
+        if consumer.filter.is_some() || !consumer.filter_attributes.is_empty() {
+            if let Some(reason) = consumer
+                .filter
+                .as_deref()
+                .and_then(|f| super::routing::invalid(f, true))
+            {
                 return err(format!("{field}.filter"), reason);
             }
             let topic = scenario

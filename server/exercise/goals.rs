@@ -398,12 +398,10 @@ impl GoalTracker {
                 message,
                 consumer,
                 routing_key,
-                filter,
+                reason,
+                ..
             } => {
-                let reason = format!(
-                    "not routed to {}: key {routing_key} does not match {filter}",
-                    self.consumer_name(*consumer)
-                );
+                let reason = format!("not routed to {}: {reason}", self.consumer_name(*consumer));
                 for index in 0..self.goals.len() {
                     let (spec, resolved) = &self.goals[index];
                     if let Goal::Routed { pattern, .. } = &spec.check

@@ -134,7 +134,7 @@ export function describe(ev, names, msg) {
     }
     case "duplicated": return `the network delivered ${what} twice`;
     case "enqueued": return `queued in ${names.queue(ev.queue)}`;
-    case "not_routed": return `not routed to ${names.consumer(ev.consumer)}: key ${ev.routing_key} does not match ${ev.filter}`;
+    case "not_routed": return `not routed to ${names.consumer(ev.consumer)}: ${ev.reason}`;
     case "appended": return `appended to ${names.channel(ev.channel)} partition ${ev.partition} at offset ${ev.offset}`;
     case "delivered": return `delivered to ${inst()} (attempt ${ev.attempt})`;
     case "received": return `${inst()} received ${what}`;

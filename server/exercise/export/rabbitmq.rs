@@ -49,6 +49,16 @@ pub(super) fn definitions(exercise: &str, scenario: &Scenario, notes: &mut Vec<S
                     };
                     out.bind(&channel.name, &queue, key, Map::new());
                 }
+                for consumer in scenario
+                    .consumers
+                    .iter()
+                    .filter(|c| c.channel == channel.name && !c.filter_attributes.is_empty())
+                {
+                    notes.push(format!(
+                        "{}: its attribute filter has no topic-exchange form; a headers exchange (x-match all) can match header values exactly, or the consumer drops what it does not want.",
+                        consumer.name
+                    ));
+                }
                 if filtered {
                     notes.push(format!(
                         "{}: publish each message with its routing key ({}).",
