@@ -144,3 +144,65 @@ async fn a_range_knob_sizes_the_design_and_the_bill_follows() {
     );
     browser.stop().await;
 }
+
+/// A subscription's filter is drawn where its edge enters the subscription, changes with the knob,
+/// and the log says why a message was not routed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_is_drawn_on_its_edge_and_explains_what_it_kept_out() {
+    let Some(tools) = tools("a_filter_is_drawn_on_its_edge_and_explains_what_it_kept_out") else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(serve(
+        listener,
+        AppState::with_catalog(Config::default(), Catalog::bundled()),
+    ));
+    let browser = Browser::start(&tools, "design-space-filters").await;
+    let client = &browser.client;
+    client
+        .goto(&format!("http://{addr}/exercises/routing-filters"))
+        .await
+        .expect("open the playground");
+    let labels = wait_until(
+        client,
+        "the filters on the subscriptions' edges",
+        "(l => l.length === 3 && l.join('|'))([...document.querySelectorAll('#topology .filter-labels text')].map(t => t.firstChild.textContent))",
+    )
+    .await;
+    assert_eq!(labels, "orders.#|orders.eu.placed|#");
+
+    // The warehouse's filter narrowed (a restart knob, applied): the edge follows.
+    click(client, "#tab-design").await;
+    click(
+        client,
+        "input[data-knob='warehouse-filter'][value='orders.eu.placed'] + span",
+    )
+    .await;
+    click(client, "[data-apply='warehouse-filter']").await;
+    wait_until(
+        client,
+        "the narrowed filter on the warehouse's edge",
+        "[...document.querySelectorAll('#topology .filter-labels text')].map(t => t.firstChild.textContent).join('|') === 'orders.eu.placed|orders.eu.placed|#'",
+    )
+    .await;
+
+    // Run it: e-mail's filter is still too narrow, and the log says which key it kept out.
+    client
+        .find(Locator::Css("#speed"))
+        .await
+        .expect("speed")
+        .select_by_value("16")
+        .await
+        .expect("16×");
+    click(client, "#btn-start").await;
+    let line = wait_until(
+        client,
+        "a message not routed to e-mail, in the log",
+        "[...document.querySelectorAll('#log li')].map(li => li.textContent).find(t => t.includes('not routed to email: key orders.us.placed does not match orders.eu.placed'))",
+    )
+    .await;
+    assert!(line.as_str().is_some());
+    screenshot(client, "design-space-filters").await;
+    browser.stop().await;
+}

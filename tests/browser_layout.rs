@@ -90,7 +90,7 @@ const out = [];
 const r = (el) => el.getBoundingClientRect();
 const name = (el) => (el.closest('.dlq') ? 'badge ' : '') + (el.textContent.trim().slice(0, 40) || el.getAttribute('class'));
 const overlap = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 2;
-const labels = [...svg.querySelectorAll('.nodes text, .link-labels text, .nodes .dlq, .badges > g')]
+const labels = [...svg.querySelectorAll('.nodes text, .link-labels text, .filter-labels text, .nodes .dlq, .badges > g')]
   .filter((el) => !(el.tagName === 'text' && el.closest('.dlq, .badges')))
   .filter((el) => el.textContent.trim() && r(el).width > 0);
 for (let i = 0; i < labels.length; i++) {

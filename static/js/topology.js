@@ -131,6 +131,7 @@ export class TopologyView {
     const consumerH = Math.max(54, Math.min(78, slot - 18));
 
     const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], consumerTop: [], dlq: [], replyTo: [], emitPath: {} };
+    const filters = [];
     const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [], producerEdges: new Map() };
     let y = top;
     t.channels.forEach((ch, ci) => {
@@ -182,6 +183,8 @@ export class TopologyView {
           a.queueIn[q] = [x.q, cy];
           a.queueOut[q] = [x.q + SUB_W, cy];
           edges.append(edge(a.channelOut[ch.id], a.queueIn[q]), edge(a.queueOut[q], a.consumerIn[c.id], c.id, refs));
+          // The subscription's filter, where its edge enters the subscription: which messages it lets in.
+          if (c.filter) filters.push({ at: [x.q + 2, cy - qh / 2 - 4], text: c.filter });
           if (ch.dead_letter) {
             nodes.append(roomy ? this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs) : this.dlqNode(q, x.q + SUB_W - INLINE_DLQ_W - 4, cy + qh / 2 - 20, a, refs, INLINE_DLQ_W, 17));
           }
@@ -236,6 +239,8 @@ export class TopologyView {
     for (const el of nodes.querySelectorAll("text[data-fit]")) fitText(el, el.textContent, Number(el.dataset.fit));
     this.linkLabels = s("g", { class: "link-labels" });
     this.svg.insertBefore(this.linkLabels, this.dots);
+    this.svg.insertBefore(s("g", { class: "filter-labels" }, ...filters.map(({ at, text }) =>
+      s("text", { class: "edge-filter", x: at[0], y: at[1] }, text, s("title", {}, `Subscription filter: only messages whose routing key matches ${text}`)))), this.dots);
     this.paintLinks();
     this.select(this.selected);
     if (metrics) this.update(metrics);
