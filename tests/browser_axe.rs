@@ -2,8 +2,9 @@
 //! home, playground and error pages must have no violation; the workshop pages' are reported.
 //!
 //! `axe.min.js` comes from `EDA_AXE_JS` or `~/.cache/eda-playground/axe` (`.ci/run` installs it from npm)
-//! and is injected through WebDriver; nothing is fetched by the page. Without it the test fails under CI
-//! and says so loudly elsewhere. Where Chromium or ChromeDriver is missing the test says so and passes.
+//! and is injected through WebDriver; nothing is fetched by the page. Without it the test fails when
+//! `EDA_REQUIRE_AXE` is set (as `.ci/run` does) and says so loudly elsewhere. Where Chromium or
+//! ChromeDriver is missing the test says so and passes.
 use std::net::SocketAddr;
 
 use eda_playground::config::Config;
