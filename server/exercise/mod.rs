@@ -11,6 +11,7 @@
 //! - `load`: text to a checked exercise; errors with file, line, column and field.
 //! - `brokers`: what RabbitMQ, Kafka, SQS/SNS and NATS JetStream call each setting (`GET /api/brokers`).
 //! - `export`: an exercise's system with a Design as RabbitMQ definitions or NATS JetStream configs.
+//! - `otlp`: one correlation flow of a run as an OpenTelemetry trace (OTLP/JSON).
 //! - `markdown`: instructions, hints and debrief to safe HTML.
 //! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run.
 //! - `catalog`: bundled and on-disk exercises, errors per file, reloads on change.
@@ -33,6 +34,7 @@ pub mod knob_fields;
 pub mod load;
 pub mod markdown;
 pub mod model;
+pub mod otlp;
 pub mod prove;
 pub mod runner;
 pub mod schema;
