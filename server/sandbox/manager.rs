@@ -115,6 +115,18 @@ impl SandboxHandle {
         snapshot.await.ok()
     }
 
+    /// Asks the sandbox task something and waits for its answer. The question is queued without waiting, so
+    /// a busy sandbox refuses an outside reader (a scrape, a trace export) rather than queueing it behind
+    /// its clients.
+    pub async fn ask<T>(
+        &self,
+        question: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, RequestError> {
+        let (answer, reply) = oneshot::channel();
+        self.try_request(question(answer))?;
+        reply.await.map_err(|_| RequestError::Gone)
+    }
+
     /// Queues a request without waiting; fails when the queue is full or the sandbox has ended.
     pub fn try_request(&self, request: Request) -> Result<(), RequestError> {
         self.requests

@@ -10,6 +10,7 @@
 //! - `run`: the world, goal tracker, seed, the learner's Design and the timed command log; choose, seek,
 //!   reset, import (no tokio).
 //! - `quota`: free-play quotas: sandboxes per browser and per address, reuse on reload.
+//! - `metrics`, `metrics_text`: the run's metrics as a Prometheus or OpenMetrics scrape.
 //! - `proofs`: the server-wide proof pool: bounded workers and queue, progress, cancel, cache.
 //! - `frame`: frames and snapshots, serialized once for every client.
 //! - `plain_errors`: serde's messages rewritten as sentences for learners.
@@ -18,6 +19,8 @@
 pub mod client;
 pub mod frame;
 pub mod manager;
+pub mod metrics;
+pub mod metrics_text;
 pub mod plain_errors;
 pub mod proofs;
 pub mod protocol;

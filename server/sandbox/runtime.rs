@@ -13,11 +13,12 @@ use tokio::time::Instant;
 use super::SandboxId;
 use super::frame::{self, Broadcast, Controls};
 use super::manager::SandboxSettings;
+use super::metrics_text::MetricsFormat;
 use super::proofs::{ProofPool, ProofTicket};
 use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage};
 use super::run::{Chosen, Refusal, Run};
 use super::run_file::TimedCommand;
-use crate::engine::Millis;
+use crate::engine::{CorrelationId, Millis};
 use crate::exercise::prove::ProofBrief;
 use crate::exercise::{Choices, Design, GoalStatus};
 
@@ -51,6 +52,16 @@ pub enum Request {
     /// A proof of this sandbox's Design finished: its verdict goes into the status (the roster's "last
     /// proof").
     Proven(ProofBrief),
+    /// The run's metrics as a Prometheus or OpenMetrics scrape (`super::metrics`).
+    Metrics {
+        format: MetricsFormat,
+        answer: oneshot::Sender<String>,
+    },
+    /// One correlation flow of the recent events as OTLP/JSON trace; `None` when no recent event has it.
+    Trace {
+        correlation: CorrelationId,
+        answer: oneshot::Sender<Option<crate::exercise::otlp::TracesData>>,
+    },
 }
 
 /// What a sandbox reports outside its broadcast: enough to show a learner's progress and to store the run
@@ -278,6 +289,22 @@ impl Task {
             }
             // The task's loop ends on it before handing it here.
             Request::Stop => {}
+            // The asker may have gone meanwhile (a scrape that timed out); nothing to do then.
+            Request::Metrics { format, answer } => {
+                let _ = answer.send(super::metrics::render(run, self.id, format));
+            }
+            Request::Trace {
+                correlation,
+                answer,
+            } => {
+                let topology = run.world().topology();
+                let _ = answer.send(crate::exercise::otlp::flow(
+                    &run.exercise().id,
+                    &topology,
+                    run.recent(),
+                    correlation,
+                ));
+            }
             Request::Proven(brief) => {
                 self.status.send_if_modified(|status| {
                     let changed = status.last_proof.as_ref() != Some(&brief);

@@ -9,6 +9,7 @@ pub mod error_pages;
 pub mod export;
 pub mod facilitator_key;
 pub mod health;
+pub mod observe;
 pub mod pages;
 pub mod security;
 pub mod sessions;
@@ -39,6 +40,11 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/api/sandboxes/{id}/export/{format}",
             get(export::export_sandbox),
+        )
+        .route("/api/sandboxes/{id}/metrics", get(observe::sandbox_metrics))
+        .route(
+            "/api/sandboxes/{id}/traces/{correlation}",
+            get(observe::sandbox_trace),
         )
         .route(
             "/api/exercises/{id}/export/{format}",

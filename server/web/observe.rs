@@ -1,0 +1,88 @@
+//! A free-play sandbox read by outside tools, over plain HTTP:
+//! - `GET /api/sandboxes/{id}/metrics`: its metrics for Prometheus (text 0.0.4, or OpenMetrics when the
+//!   `Accept` header asks for it);
+//! - `GET /api/sandboxes/{id}/traces/{correlation}`: one correlation flow of its recent events as an
+//!   OTLP/JSON trace, for Jaeger or Grafana Tempo.
+//!
+//! Like the export, these need no key: a sandbox id is a random UUID, so knowing it is the permission. Both
+//! ask the sandbox task itself (the state lives there) without waiting for room in its queue: a busy
+//! sandbox answers 503 and the scraper tries again at its next interval.
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use crate::engine::CorrelationId;
+use crate::exercise::otlp::TracesData;
+use crate::sandbox::manager::RequestError;
+use crate::sandbox::metrics_text::MetricsFormat;
+use crate::sandbox::runtime::Request;
+use crate::sandbox::{SandboxHandle, SandboxId};
+use crate::web::{AppError, AppState};
+
+/// 200 with the scrape; 404 for an unknown or ended sandbox; 503 when its queue is full.
+pub async fn sandbox_metrics(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let sandbox = find(&state, &id)?;
+    let format = MetricsFormat::from_accept(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
+    let text = sandbox
+        .ask(|answer| Request::Metrics { format, answer })
+        .await
+        .map_err(refused)?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// 200 with the OTLP/JSON trace; 404 for an unknown sandbox, a malformed correlation id, or one that none
+/// of the sandbox's recent events carries; 503 when its queue is full.
+pub async fn sandbox_trace(
+    State(state): State<AppState>,
+    Path((id, correlation)): Path<(String, String)>,
+) -> Result<Json<TracesData>, AppError> {
+    let sandbox = find(&state, &id)?;
+    let correlation = parse_correlation(&correlation).ok_or(AppError::NotFound)?;
+    sandbox
+        .ask(|answer| Request::Trace {
+            correlation,
+            answer,
+        })
+        .await
+        .map_err(refused)?
+        .map(Json)
+        .ok_or(AppError::NotFound)
+}
+
+/// A correlation id as the trace writes it: 16 hex digits.
+pub fn parse_correlation(text: &str) -> Option<CorrelationId> {
+    if text.len() != 16 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn find(state: &AppState, id: &str) -> Result<SandboxHandle, AppError> {
+    let id = SandboxId::parse(id).map_err(|_| AppError::NotFound)?;
+    state.sandboxes.get(id).ok_or(AppError::NotFound)
+}
+
+fn refused(error: RequestError) -> AppError {
+    match error {
+        RequestError::Busy => {
+            AppError::Unavailable("The sandbox is busy; try again in a moment.".to_owned())
+        }
+        RequestError::Gone => AppError::NotFound,
+    }
+}
