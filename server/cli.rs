@@ -45,6 +45,9 @@ pub enum Command {
     /// Write an exercise's system with a Design as RabbitMQ definitions or NATS JetStream
     /// stream and consumer configs (the file on standard output, notes on standard error).
     Export(crate::headless::ExportArgs),
+    /// Write one correlation flow of a headless run of an exercise as an OpenTelemetry trace
+    /// (OTLP/JSON), to open in Jaeger or Grafana Tempo.
+    Trace(crate::headless::TraceArgs),
     /// Print the JSON Schema of the exercise file format.
     Schema,
 }
@@ -60,6 +63,7 @@ pub fn run_cli(cli: Cli) -> ExitCode {
         Some(Command::Check(args)) => crate::exercise::check(args),
         Some(Command::Prove(args)) => crate::headless::prove_command(args),
         Some(Command::Export(args)) => crate::headless::export_command(args),
+        Some(Command::Trace(args)) => crate::headless::trace_command(args),
         Some(Command::Schema) => crate::exercise::schema::run(),
         None => crate::serve::run(cli.serve),
     }

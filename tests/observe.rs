@@ -353,3 +353,45 @@ async fn a_correlation_flow_is_served_as_an_otlp_trace_following_causation() {
     let spans = otlp::check_structure(&trace);
     otlp::check_causation(&spans, run.recent(), correlation);
 }
+
+#[test]
+fn the_trace_command_writes_the_same_flow_for_the_same_seed_following_causation() {
+    let exercise =
+        eda_playground::headless::exercise_input::load_exercise("correlation-journey").unwrap();
+    // The exercise's solution carries the correlation id through every service: the longest flow.
+    let choose: Vec<String> = exercise
+        .solution
+        .knobs
+        .iter()
+        .map(|(knob, option)| format!("{knob}={option}"))
+        .collect();
+    let args = || eda_playground::headless::TraceArgs {
+        exercise: "correlation-journey".to_owned(),
+        seed: SEED,
+        correlation: None,
+        until: Some(10_000),
+        choose: choose.clone(),
+    };
+    let (correlation, data) = eda_playground::headless::trace(&args()).unwrap();
+    let (again, same) = eda_playground::headless::trace(&args()).unwrap();
+    assert_eq!(correlation, again);
+    let json = serde_json::to_value(&data).unwrap();
+    assert_eq!(json, serde_json::to_value(&same).unwrap(), "deterministic");
+
+    let spans = otlp::check_structure(&json);
+    let mut world =
+        eda_playground::exercise::start_world(&exercise, &exercise.solution.knobs, SEED, None)
+            .unwrap();
+    // Drained each second, as the command does, so the world's trace buffer never overflows.
+    let mut events = Vec::new();
+    for second in 1..=10 {
+        world.advance_to(second * 1_000);
+        events.extend(world.drain_trace());
+    }
+    otlp::check_causation(&spans, &events, correlation);
+    let services = json["resourceSpans"].as_array().unwrap().len();
+    assert!(
+        services >= 3,
+        "the solution's flow crosses {services} services"
+    );
+}
