@@ -110,8 +110,10 @@ async fn the_playground_and_its_modules_go_out_compressed() {
         wire_total += wire.bytes;
     }
     assert!(seen.len() > 10, "the page and its modules: {seen:?}");
+    // "Most": over half. The share moves with what the page holds (JSON in an attribute, all escaped
+    // quotes, compressed far better than the same JSON in a data block does).
     assert!(
-        wire_total * 3 < plain_total,
+        wire_total * 2 < plain_total,
         "brotli saves most of it: {wire_total} of {plain_total}"
     );
     println!(

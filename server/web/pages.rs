@@ -88,12 +88,15 @@ pub struct HomePage {
     pub parts: Vec<PartGroup>,
     /// Marks the exercises this browser has done or proven (kept in its own storage).
     pub js_href: String,
+    /// The catalog's own styles, which no other page needs.
+    pub css_href: String,
 }
 
 pub async fn home(State(state): State<AppState>) -> HomePage {
     HomePage {
         layout: Layout::new(),
         js_href: static_files::href("js/home.js"),
+        css_href: static_files::href("css/home.css"),
         parts: group_by_part(
             state
                 .catalog

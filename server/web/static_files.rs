@@ -42,6 +42,11 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/css/app.css"),
     ),
     asset(
+        "css/home.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/home.css"),
+    ),
+    asset(
         "js/app.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/js/app.js"),
