@@ -279,7 +279,8 @@ export class TopologyView {
     } else {
       const parts = Math.min(ch.partitions, MAX_PARTITIONS);
       const rowH = Math.min(20, (h - 26) / Math.max(parts, 1));
-      const cellW = (w - 54) / LOG_CELLS;
+      // Room on the right for the end offset, past the cursor of a group that has read everything.
+      const cellW = (w - 64) / LOG_CELLS;
       const rows = [];
       for (let p = 0; p < parts; p++) {
         const ry = y + 24 + p * rowH;
