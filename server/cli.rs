@@ -45,6 +45,8 @@ pub enum Command {
     /// Write an exercise's system with a Design as RabbitMQ definitions or NATS JetStream
     /// stream and consumer configs (the file on standard output, notes on standard error).
     Export(crate::headless::ExportArgs),
+    /// Write an exercise's system as an AsyncAPI 3.0.0 document (JSON on standard output).
+    Asyncapi(crate::headless::AsyncapiArgs),
     /// Write one correlation flow of a headless run of an exercise as an OpenTelemetry trace
     /// (OTLP/JSON), to open in Jaeger or Grafana Tempo.
     Trace(crate::headless::TraceArgs),
@@ -63,6 +65,7 @@ pub fn run_cli(cli: Cli) -> ExitCode {
         Some(Command::Check(args)) => crate::exercise::check(args),
         Some(Command::Prove(args)) => crate::headless::prove_command(args),
         Some(Command::Export(args)) => crate::headless::export_command(args),
+        Some(Command::Asyncapi(args)) => crate::headless::asyncapi_command(args),
         Some(Command::Trace(args)) => crate::headless::trace_command(args),
         Some(Command::Schema) => crate::exercise::schema::run(),
         None => crate::serve::run(cli.serve),

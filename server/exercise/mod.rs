@@ -11,6 +11,8 @@
 //! - `load`: text to a checked exercise; errors with file, line, column and field.
 //! - `brokers`: what RabbitMQ, Kafka, SQS/SNS and NATS JetStream call each setting (`GET /api/brokers`).
 //! - `export`: an exercise's system with a Design as RabbitMQ definitions or NATS JetStream configs.
+//! - `asyncapi`: an exercise's system as an AsyncAPI 3.0.0 document; `payload_schema`: a JSON Schema
+//!   inferred from an example payload.
 //! - `otlp`: one correlation flow of a run as an OpenTelemetry trace (OTLP/JSON).
 //! - `markdown`: instructions, hints and debrief to safe HTML.
 //! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run.
@@ -21,6 +23,7 @@
 //! - `prove`: a Design over many seeded chaos runs: pass rate per goal, shrunk counterexamples.
 //! - `check`: the `check` subcommand: every exercise, default and solution, many seeds.
 //! - `schema`: the `schema` subcommand: the JSON Schema of the format.
+pub mod asyncapi;
 pub mod bill;
 pub mod brokers;
 mod bundled;
@@ -35,6 +38,7 @@ pub mod load;
 pub mod markdown;
 pub mod model;
 pub mod otlp;
+pub mod payload_schema;
 pub mod prove;
 pub mod runner;
 pub mod schema;

@@ -2,7 +2,6 @@
 //! flow of a headless run as an OpenTelemetry trace (OTLP/JSON) on standard output, to open in Jaeger or
 //! Grafana Tempo. Without `--correlation`, the first flow that crosses services is chosen and named on
 //! standard error.
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -49,17 +48,7 @@ pub fn trace_command(args: TraceArgs) -> ExitCode {
             if args.correlation.is_none() {
                 eprintln!("correlation {correlation}");
             }
-            let mut out = std::io::stdout().lock();
-            match serde_json::to_writer_pretty(&mut out, &data) {
-                Ok(()) => {
-                    let _ = writeln!(out);
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("error: cannot write the trace: {error}");
-                    ExitCode::FAILURE
-                }
-            }
+            super::print_json(&data)
         }
         Err(error) => {
             eprintln!("error: {error}");

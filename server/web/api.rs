@@ -1,7 +1,7 @@
-//! The JSON API: the exercise catalog and creating sandboxes.
+//! The JSON API: the exercise catalog (and each exercise as AsyncAPI) and creating sandboxes.
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,16 @@ pub async fn brokers() -> Json<BrokerNotes> {
     Json(BrokerNotes {
         notes: crate::exercise::brokers::NOTES,
     })
+}
+
+/// `GET /api/exercises/{id}/asyncapi`: the exercise's system as an AsyncAPI 3.0.0 document; 404 for an
+/// unknown exercise.
+pub async fn asyncapi(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let exercise = state.catalog.get(&id).ok_or(AppError::NotFound)?;
+    Ok(Json(crate::exercise::asyncapi::document(&exercise)))
 }
 
 /// `GET /api/brokers` answer.

@@ -35,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/static/{*path}", get(static_files::serve_static))
         .route("/api/exercises", get(api::exercises))
+        .route("/api/exercises/{id}/asyncapi", get(api::asyncapi))
         .route("/api/brokers", get(api::brokers))
         .route("/api/sandboxes", post(api::create_sandbox))
         .route(
