@@ -8,9 +8,11 @@
 //! - [`serve`]: bind, accept with TCP_NODELAY, serve until a graceful shutdown.
 //! - [`healthcheck`]: the `healthcheck` subcommand, a tiny HTTP/1.1 client for `/healthz`.
 //! - [`web`]: the axum router built in one place (`web::app`): pages, static files, health, the JSON
-//!   API (`web::api`), the sandbox WebSocket (`web::ws`), security headers, errors, shutdown.
+//!   API (`web::api`), metrics and traces for outside tools (`web::observe`), the sandbox WebSocket
+//!   (`web::ws`), security headers, errors, shutdown.
 //! - [`engine`]: the pure, deterministic broker simulation, driven by passed-in virtual time.
-//! - [`headless`]: `run`, `prove`, `export` and `bench`: the engine and exercises without a browser.
+//! - [`headless`]: `run`, `prove`, `export`, `asyncapi`, `trace` and `bench`: the engine and exercises
+//!   without a browser.
 //! - [`exercise`]: exercise files, their knobs and goals, the learner's Design and the one path from a
 //!   Design to a world, chaos profiles and proofs, the run's bill, the watched catalog, `check` and `schema`; what real
 //!   brokers call each setting (`exercise::brokers`) and a Design as their configuration (`exercise::export`).
