@@ -395,3 +395,57 @@ fn the_trace_command_writes_the_same_flow_for_the_same_seed_following_causation(
         "the solution's flow crosses {services} services"
     );
 }
+
+#[test]
+fn a_poison_messages_flow_ends_in_spans_marked_as_errors() {
+    let exercise =
+        eda_playground::headless::exercise_input::load_exercise("poison-message").unwrap();
+    let mut world =
+        eda_playground::exercise::start_world(&exercise, &Default::default(), SEED, None).unwrap();
+    let mut events = Vec::new();
+    for second in 1..=20 {
+        world.advance_to(second * 1_000);
+        events.extend(world.drain_trace());
+    }
+    let dead = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            TraceKind::DeadLettered { message, .. } => Some(*message),
+            _ => None,
+        })
+        .expect("the default design dead-letters the poison message");
+    let correlation = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            TraceKind::Published {
+                message,
+                correlation_id,
+                ..
+            } if *message == dead => Some(*correlation_id),
+            _ => None,
+        })
+        .unwrap();
+    let (_, data) = eda_playground::headless::trace(&eda_playground::headless::TraceArgs {
+        exercise: "poison-message".to_owned(),
+        seed: SEED,
+        correlation: Some(correlation),
+        until: Some(20_000),
+        choose: Vec::new(),
+    })
+    .unwrap();
+    let json = serde_json::to_value(&data).unwrap();
+    let spans = otlp::check_structure(&json);
+    otlp::check_causation_without_crossing(&spans, &events, correlation);
+    let statuses: Vec<&serde_json::Value> = json["resourceSpans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["scopeSpans"][0]["spans"].as_array().unwrap())
+        .filter_map(|span| span.get("status"))
+        .collect();
+    assert!(!statuses.is_empty(), "{json:#}");
+    assert!(statuses.iter().all(|s| s["code"] == 2), "{statuses:?}");
+    // Each failed delivery is a span of its own, redeliveries included.
+    let deliveries = spans.iter().filter(|s| s.kind == 5).count();
+    assert!(deliveries > 1, "{deliveries} deliveries");
+}

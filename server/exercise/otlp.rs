@@ -94,6 +94,7 @@ pub struct SpanEvent {
     pub name: String,
 }
 
+/// OTLP `Status`: set only on an error.
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     pub code: u8,
@@ -283,27 +284,34 @@ pub fn flow<'a>(
                 });
             }
             other => {
-                let (Some(message), Some(consumer)) = (other.message(), consumer_of(other)) else {
+                let Some(message) = other.message() else {
                     continue;
                 };
-                let Some(open) = deliveries.get(&message).and_then(|hops| {
-                    hops.iter()
+                // An event about one delivery goes on that delivery's span; any other event about a
+                // message of the flow (dropped, dead-lettered, not routed) on its publish span.
+                let delivery = consumer_of(other).and_then(|consumer| {
+                    deliveries
+                        .get(&message)?
+                        .iter()
                         .rev()
                         .find(|open| open.consumer == Some(consumer))
-                }) else {
+                        .map(|open| open.index)
+                });
+                let Some(index) = delivery.or_else(|| published.get(&message).copied()) else {
                     continue;
                 };
-                let span = &mut spans[open.index];
-                span.end_time_unix_nano = unix_nano(at);
-                let name = event_name(other);
+                let span = &mut spans[index];
+                if delivery.is_some() {
+                    span.end_time_unix_nano = unix_nano(at);
+                }
                 span.events.push(SpanEvent {
                     time_unix_nano: unix_nano(at),
-                    name: name.to_owned(),
+                    name: event_name(other),
                 });
-                if let TraceKind::ProcessingFailed { reason, .. } = other {
+                if let Some(message) = failure(other) {
                     span.status = Some(Status {
                         code: STATUS_ERROR,
-                        message: format!("processing failed: {reason:?}"),
+                        message,
                     });
                 }
             }
@@ -403,10 +411,44 @@ fn consumer_of(kind: &TraceKind) -> Option<ConsumerId> {
     }
 }
 
+/// What went wrong, for an event that makes its span an error.
+fn failure(kind: &TraceKind) -> Option<String> {
+    match kind {
+        TraceKind::ProcessingFailed { reason, .. } => {
+            Some(format!("processing failed: {reason:?}"))
+        }
+        TraceKind::PublishFailed { reason, .. } => Some(format!("publish failed: {reason:?}")),
+        TraceKind::Dropped { reason, .. } => Some(format!("dropped: {reason:?}")),
+        TraceKind::DeadLettered { reason, .. } => Some(format!("dead-lettered: {reason:?}")),
+        _ => None,
+    }
+}
+
 /// The trace event's own name (its `type` in the JSON trace), for a span event.
 fn event_name(kind: &TraceKind) -> String {
     serde_json::to_value(kind)
         .ok()
         .and_then(|v| v.get("type")?.as_str().map(str::to_owned))
         .unwrap_or_else(|| "event".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_times_are_written_as_otlp_json_writes_them() {
+        let trace = trace_id(CorrelationId(42));
+        assert_eq!(trace.len(), 32);
+        assert!(trace.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(trace, trace_id(CorrelationId(42)), "derived, not drawn");
+        assert_ne!(trace, trace_id(CorrelationId(43)));
+        let publish = span_id(MessageId(7), 0);
+        assert_eq!(publish.len(), 16);
+        assert_ne!(publish, span_id(MessageId(7), 1));
+        assert_eq!(unix_nano(0), "1767225600000000000");
+        assert_eq!(unix_nano(1_500), "1767225601500000000");
+        let kind = serde_json::to_value(AnyValue::Int("3".into())).unwrap();
+        assert_eq!(kind, serde_json::json!({ "intValue": "3" }));
+    }
 }
