@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use eda_playground::config::Config;
-use eda_playground::exercise::Catalog;
 use eda_playground::exercise::asyncapi::document;
+use eda_playground::exercise::{Catalog, Choices};
 use eda_playground::web::{AppState, app};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -72,16 +72,24 @@ fn every_bundled_exercise_is_a_valid_asyncapi_3_document() {
     let catalog = Catalog::bundled();
     let exercises = catalog.exercises();
     assert!(exercises.len() > 10, "the bundled exercises");
-    for exercise in exercises.iter() {
-        let document = document(exercise);
+    let designs = exercises.iter().flat_map(|exercise| {
+        [
+            (exercise, "default", Choices::new()),
+            (exercise, "solution", exercise.solution.knobs.clone()),
+        ]
+    });
+    for (exercise, design, choices) in designs {
+        let document = document(exercise, &choices).unwrap();
         let errors = errors(&validator, &document);
         assert!(
             errors.is_empty(),
-            "{}: {errors:#?}\n{document:#}",
+            "{} ({design}): {errors:#?}\n{document:#}",
             exercise.id
         );
         // Every engine channel is a channel at its name, and every producer and consumer an operation.
-        let scenario = &exercise.scenario;
+        let scenario = exercise
+            .scenario_for(&exercise.normalize(&choices).unwrap())
+            .unwrap();
         let addresses: Vec<&str> = document["channels"]
             .as_object()
             .unwrap()
@@ -117,7 +125,7 @@ fn the_schema_catches_a_broken_document() {
     let validator = validator(&schema);
     let catalog = Catalog::bundled();
     let exercise = catalog.get("correlation-journey").unwrap();
-    let mut broken = document(&exercise);
+    let mut broken = document(&exercise, &Choices::new()).unwrap();
     // An operation must send or receive, nothing else.
     let operation = broken["operations"]
         .as_object_mut()
@@ -128,10 +136,10 @@ fn the_schema_catches_a_broken_document() {
     operation["action"] = Value::from("publish");
     assert!(!errors(&validator, &broken).is_empty());
     // A payload schema that is no JSON Schema: the official schema checks payloads too.
-    let mut bad_payload = document(&exercise);
+    let mut bad_payload = document(&exercise, &Choices::new()).unwrap();
     bad_payload["components"]["schemas"]["OrderPlaced"] = serde_json::json!({ "type": 5 });
     assert!(!errors(&validator, &bad_payload).is_empty());
-    let mut wrong_version = document(&exercise);
+    let mut wrong_version = document(&exercise, &Choices::new()).unwrap();
     wrong_version["asyncapi"] = Value::from("2.6.0");
     assert!(!errors(&validator, &wrong_version).is_empty());
 }
@@ -156,7 +164,7 @@ fn payload_schemas_are_inferred_from_the_producers_payload() {
         .iter()
         .find(|p| p.payload.as_object().is_some_and(|o| !o.is_empty()))
         .unwrap();
-    let document = document(&with_payload);
+    let document = document(&with_payload, &Choices::new()).unwrap();
     let message_key = if producer.schema_version == 1 {
         producer.event_type.clone()
     } else {
@@ -204,7 +212,7 @@ async fn an_exercise_is_served_as_asyncapi() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let served: Value = serde_json::from_slice(&body).unwrap();
     let exercise = state.catalog.get("correlation-journey").unwrap();
-    assert_eq!(served, document(&exercise));
+    assert_eq!(served, document(&exercise, &Choices::new()).unwrap());
     assert_eq!(served["asyncapi"], "3.0.0");
 
     let missing = app(state)
@@ -216,4 +224,44 @@ async fn an_exercise_is_served_as_asyncapi() {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn a_design_that_rebuilds_the_system_changes_its_document() {
+    let catalog = Catalog::bundled();
+    let changed: Vec<String> = catalog
+        .exercises()
+        .iter()
+        .filter(|e| {
+            document(e, &Choices::new()).unwrap() != document(e, &e.solution.knobs).unwrap()
+        })
+        .map(|e| e.id.clone())
+        .collect();
+    assert!(
+        !changed.is_empty(),
+        "no solution changes its system's document"
+    );
+    let exercise = catalog.get("poison-message").unwrap();
+    let mut unknown = Choices::new();
+    unknown.insert("no-such-knob".to_owned(), "x".to_owned());
+    assert!(document(&exercise, &unknown).is_err());
+}
+
+#[tokio::test]
+async fn an_unknown_knob_in_the_query_is_refused_with_a_sentence() {
+    let response = app(AppState::new(Config::default()))
+        .oneshot(
+            Request::get("/api/exercises/poison-message/asyncapi?no-such-knob=x")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("no-such-knob"),
+        "{error}"
+    );
 }

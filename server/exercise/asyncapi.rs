@@ -7,7 +7,8 @@
 //! - operations: `send` for each producer, each consumer's follow-ups and replies; `receive` for each
 //!   consumer (all the messages of its channel) and each requester's replies.
 //!
-//! The document describes the exercise's system as the file declares it (its default Design). Keys in
+//! The document describes the exercise's system under a Design: knobs that rebuild the system (a producer's
+//! schema version, a consumer's follow-ups) are applied, as the export to real brokers applies them. Keys in
 //! `channels`, `operations` and `components` keep to AsyncAPI's `^[\w\d.\-_]+$`.
 use std::collections::BTreeMap;
 
@@ -16,8 +17,8 @@ use serde_json::{Map, Value, json};
 use crate::engine::Scenario;
 use crate::engine::scenario::ChannelKind;
 
-use super::Exercise;
 use super::payload_schema::infer;
+use super::{Choices, Exercise, KnobError};
 
 /// The AsyncAPI version the document follows.
 pub const ASYNCAPI_VERSION: &str = "3.0.0";
@@ -56,9 +57,15 @@ fn key(name: &str) -> String {
     if key.is_empty() { "_".to_owned() } else { key }
 }
 
-/// The AsyncAPI 3.0.0 document of `exercise`'s system.
-pub fn document(exercise: &Exercise) -> Value {
-    let scenario = &exercise.scenario;
+/// The AsyncAPI 3.0.0 document of `exercise`'s system with the knobs of `choices` set (knobs left out keep
+/// their default); an error names a knob or option the exercise does not have.
+pub fn document(exercise: &Exercise, choices: &Choices) -> Result<Value, KnobError> {
+    let choices = exercise.normalize(choices)?;
+    let scenario = exercise.scenario_for(&choices)?;
+    Ok(describe(exercise, &scenario))
+}
+
+fn describe(exercise: &Exercise, scenario: &Scenario) -> Value {
     let on_channel = messages_by_channel(scenario);
     let mut channels = Map::new();
     let mut messages = Map::new();

@@ -1,11 +1,11 @@
 //! The JSON API: the exercise catalog (and each exercise as AsyncAPI) and creating sandboxes.
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::exercise::CatalogEntry;
+use crate::exercise::{CatalogEntry, Choices};
 use crate::sandbox::{SandboxError, SandboxId};
 use crate::web::client_identity::ClientIdentity;
 use crate::web::{AppError, AppState};
@@ -58,14 +58,18 @@ pub async fn brokers() -> Json<BrokerNotes> {
     })
 }
 
-/// `GET /api/exercises/{id}/asyncapi`: the exercise's system as an AsyncAPI 3.0.0 document; 404 for an
-/// unknown exercise.
+/// `GET /api/exercises/{id}/asyncapi?KNOB=OPTION&...`: the exercise's system with the Design the query
+/// names (knobs left out keep their default) as an AsyncAPI 3.0.0 document; 404 for an unknown exercise,
+/// 400 with a sentence for a knob or option it does not have.
 pub async fn asyncapi(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(choices): Query<Choices>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let exercise = state.catalog.get(&id).ok_or(AppError::NotFound)?;
-    Ok(Json(crate::exercise::asyncapi::document(&exercise)))
+    crate::exercise::asyncapi::document(&exercise, &choices)
+        .map(Json)
+        .map_err(|error| AppError::BadRequest(format!("this design cannot be described: {error}")))
 }
 
 /// `GET /api/brokers` answer.
