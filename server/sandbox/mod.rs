@@ -10,6 +10,7 @@
 //! - `run`: the world, goal tracker, seed, the learner's Design and the timed command log; choose, seek,
 //!   reset, import (no tokio).
 //! - `quota`: free-play quotas: sandboxes per browser and per address, reuse on reload.
+//! - `flow`: one correlation flow of the run, replayed from its start, as an OTLP/JSON trace.
 //! - `metrics`, `metrics_text`: the run's metrics as a Prometheus or OpenMetrics scrape.
 //! - `proofs`: the server-wide proof pool: bounded workers and queue, progress, cancel, cache.
 //! - `frame`: frames and snapshots, serialized once for every client.
@@ -17,6 +18,7 @@
 //! - `protocol`: the serde types of protocol v1 (`docs/PROTOCOL.md`).
 //! - `run_file`: the export/import format.
 pub mod client;
+pub mod flow;
 pub mod frame;
 pub mod manager;
 pub mod metrics;

@@ -252,6 +252,11 @@ impl Run {
         &self.world
     }
 
+    /// Messages the world may create: with the seed, the choices and the log, what rebuilds it.
+    pub fn message_cap(&self) -> u64 {
+        self.message_cap
+    }
+
     pub fn log(&self) -> &[TimedCommand] {
         &self.log
     }

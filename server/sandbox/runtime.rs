@@ -57,7 +57,8 @@ pub enum Request {
         format: MetricsFormat,
         answer: oneshot::Sender<String>,
     },
-    /// One correlation flow of the recent events as OTLP/JSON trace; `None` when no recent event has it.
+    /// One correlation flow of the run so far as an OTLP/JSON trace (`super::flow`); `None` when no
+    /// message of the run carries it.
     Trace {
         correlation: CorrelationId,
         answer: oneshot::Sender<Option<crate::exercise::otlp::TracesData>>,
@@ -297,13 +298,7 @@ impl Task {
                 correlation,
                 answer,
             } => {
-                let topology = run.world().topology();
-                let _ = answer.send(crate::exercise::otlp::flow(
-                    &run.exercise().id,
-                    &topology,
-                    run.recent(),
-                    correlation,
-                ));
+                let _ = answer.send(super::flow::replayed_flow(run, correlation));
             }
             Request::Proven(brief) => {
                 self.status.send_if_modified(|status| {

@@ -1,7 +1,7 @@
 //! A free-play sandbox read by outside tools, over plain HTTP:
 //! - `GET /api/sandboxes/{id}/metrics`: its metrics for Prometheus (text 0.0.4, or OpenMetrics when the
 //!   `Accept` header asks for it);
-//! - `GET /api/sandboxes/{id}/traces/{correlation}`: one correlation flow of its recent events as an
+//! - `GET /api/sandboxes/{id}/traces/{correlation}`: one correlation flow of its run so far as an
 //!   OTLP/JSON trace, for Jaeger or Grafana Tempo.
 //!
 //! Like the export, these need no key: a sandbox id is a random UUID, so knowing it is the permission. Both
@@ -47,7 +47,7 @@ pub async fn sandbox_metrics(
 }
 
 /// 200 with the OTLP/JSON trace; 404 for an unknown sandbox, a malformed correlation id, or one that none
-/// of the sandbox's recent events carries; 503 when its queue is full.
+/// of the sandbox's messages carries; 503 when its queue is full.
 pub async fn sandbox_trace(
     State(state): State<AppState>,
     Path((id, correlation)): Path<(String, String)>,
