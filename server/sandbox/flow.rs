@@ -1,53 +1,88 @@
 //! One correlation flow of a sandbox's run, from its very start: the run is replayed from its seed, its
 //! choices and its timed command log up to now, keeping only the flow's events, then written as OTLP/JSON
-//! (`exercise::otlp`).
+//! (`exercise::otlp`). The sandbox task hands out a [`Replay`]; the replay itself runs elsewhere.
 //!
 //! The run itself keeps only its most recent events (for snapshots), so a flow that began a while ago is
 //! no longer there whole. A replay is what a seek back does anyway: the same seed and log give the same
 //! events, and the engine replays a workshop-length run in milliseconds.
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::engine::{CorrelationId, MessageId, Millis, TraceEvent, TraceKind, World};
 use crate::exercise::otlp::{self, TracesData};
-use crate::exercise::start_world;
+use crate::exercise::{Choices, Exercise, start_world};
 
 use super::run::Run;
+use super::run_file::TimedCommand;
 
 /// Virtual time replayed between two drains of the trace, as the run itself drains it, so the world's
 /// trace buffer never overflows.
 const REPLAY_CHUNK_MS: Millis = 1_000;
 
-/// The flow of `correlation` in `run` up to now, or `None` when no message of the run carries it.
-pub fn replayed_flow(run: &Run, correlation: CorrelationId) -> Option<TracesData> {
-    let exercise = run.exercise();
-    let mut world = match start_world(exercise, run.choices(), run.seed(), Some(run.message_cap()))
-    {
-        Ok(world) => world,
-        Err(error) => {
-            // The same start built this very run: a bug, not the asker's mistake.
-            tracing::error!(%error, "cannot replay a sandbox's run for a trace");
-            return None;
-        }
-    };
-    let mut flow = FlowEvents::new(correlation);
-    let target = run.now();
-    let mut logged = run.log().iter().filter(|c| c.at <= target).peekable();
-    // The same steps as the run's own `advance_to`: a logged command at its time, else a chunk of time.
-    loop {
-        let chunk_end = target.min(world.now().saturating_add(REPLAY_CHUNK_MS));
-        if let Some(command) = logged.next_if(|c| c.at <= chunk_end) {
-            // Accepted once at this very state; refused now only if the run itself refused it on replay.
-            let _ = world.apply(command.at, command.command.clone());
-            flow.keep(&mut world);
-            continue;
-        }
-        world.advance_to(chunk_end);
-        flow.keep(&mut world);
-        if chunk_end >= target {
-            break;
+/// What replaying a run up to now takes: taken from the run at once (a clone of its log), then replayed
+/// away from the sandbox task, so a long replay never holds up the sandbox's frames.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    exercise: Arc<Exercise>,
+    choices: Choices,
+    seed: u64,
+    message_cap: u64,
+    /// The commands up to `until`; those past it (after a seek back) are not part of the run so far.
+    log: Vec<TimedCommand>,
+    until: Millis,
+}
+
+impl Replay {
+    pub fn of(run: &Run) -> Self {
+        let until = run.now();
+        Self {
+            exercise: run.exercise_arc(),
+            choices: run.choices().clone(),
+            seed: run.seed(),
+            message_cap: run.message_cap(),
+            log: run
+                .log()
+                .iter()
+                .filter(|c| c.at <= until)
+                .cloned()
+                .collect(),
+            until,
         }
     }
-    otlp::flow(&exercise.id, &world.topology(), &flow.events, correlation)
+
+    /// The flow of `correlation` in the run up to `until`, or `None` when no message of it carries it.
+    pub fn flow(&self, correlation: CorrelationId) -> Option<TracesData> {
+        let exercise = &self.exercise;
+        let mut world =
+            match start_world(exercise, &self.choices, self.seed, Some(self.message_cap)) {
+                Ok(world) => world,
+                Err(error) => {
+                    // The same start built this very run: a bug, not the asker's mistake.
+                    tracing::error!(%error, "cannot replay a sandbox's run for a trace");
+                    return None;
+                }
+            };
+        let mut flow = FlowEvents::new(correlation);
+        let target = self.until;
+        let mut logged = self.log.iter().peekable();
+        // The same steps as the run's own `advance_to`: a logged command at its time, else a chunk of
+        // time.
+        loop {
+            let chunk_end = target.min(world.now().saturating_add(REPLAY_CHUNK_MS));
+            if let Some(command) = logged.next_if(|c| c.at <= chunk_end) {
+                // Accepted once at this very state; refused now only if the run refused it on replay too.
+                let _ = world.apply(command.at, command.command.clone());
+                flow.keep(&mut world);
+                continue;
+            }
+            world.advance_to(chunk_end);
+            flow.keep(&mut world);
+            if chunk_end >= target {
+                break;
+            }
+        }
+        otlp::flow(&exercise.id, &world.topology(), &flow.events, correlation)
+    }
 }
 
 /// The events of one flow: its publishes, and every later event about one of their messages.

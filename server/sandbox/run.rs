@@ -161,6 +161,11 @@ impl Run {
         Ok(run)
     }
 
+    /// The exercise, shared, for work done away from the run (a replay).
+    pub fn exercise_arc(&self) -> Arc<Exercise> {
+        self.exercise.clone()
+    }
+
     pub fn exercise(&self) -> &Exercise {
         &self.exercise
     }

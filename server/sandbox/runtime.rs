@@ -18,7 +18,7 @@ use super::proofs::{ProofPool, ProofTicket};
 use super::protocol::{self, ClientMessage, ErrorCode, ServerMessage};
 use super::run::{Chosen, Refusal, Run};
 use super::run_file::TimedCommand;
-use crate::engine::{CorrelationId, Millis};
+use crate::engine::Millis;
 use crate::exercise::prove::ProofBrief;
 use crate::exercise::{Choices, Design, GoalStatus};
 
@@ -57,12 +57,8 @@ pub enum Request {
         format: MetricsFormat,
         answer: oneshot::Sender<String>,
     },
-    /// One correlation flow of the run so far as an OTLP/JSON trace (`super::flow`); `None` when no
-    /// message of the run carries it.
-    Trace {
-        correlation: CorrelationId,
-        answer: oneshot::Sender<Option<crate::exercise::otlp::TracesData>>,
-    },
+    /// What replaying the run so far takes (`super::flow`), for a trace built away from the task.
+    Replay(oneshot::Sender<super::flow::Replay>),
 }
 
 /// What a sandbox reports outside its broadcast: enough to show a learner's progress and to store the run
@@ -294,11 +290,8 @@ impl Task {
             Request::Metrics { format, answer } => {
                 let _ = answer.send(super::metrics::render(run, self.id, format));
             }
-            Request::Trace {
-                correlation,
-                answer,
-            } => {
-                let _ = answer.send(super::flow::replayed_flow(run, correlation));
+            Request::Replay(answer) => {
+                let _ = answer.send(super::flow::Replay::of(run));
             }
             Request::Proven(brief) => {
                 self.status.send_if_modified(|status| {
