@@ -1,5 +1,6 @@
 //! The playground by keyboard in a real headless Chromium: the event log is one tab stop with the arrow
-//! keys inside it, and arrow presses on the timeline add up to one seek. Where Chromium or ChromeDriver
+//! keys inside it, arrow presses on the timeline add up to one seek, and Step runs to the next moment
+//! something happens, as its tooltip says. Where Chromium or ChromeDriver
 //! is missing the test says so and passes.
 use std::net::SocketAddr;
 
@@ -77,6 +78,44 @@ async fn the_log_is_one_tab_stop_and_timeline_arrows_make_one_seek() {
         "document.querySelector('#btn-play').textContent === 'Play'",
     )
     .await;
+
+    // Step (S) does what its tooltip says: it runs to the next moment something happens, so the newest
+    // event in the whole log is at the new time, however far away that moment was.
+    let title = client
+        .execute("return document.querySelector('#btn-step').title;", vec![])
+        .await
+        .expect("the Step tooltip");
+    assert_eq!(
+        title,
+        json!("Pause and run to the next moment something happens (S)")
+    );
+    client
+        .execute(
+            "window.atBeforeStep = document.querySelector('#playground').dataset.at; document.activeElement.blur();",
+            vec![],
+        )
+        .await
+        .expect("note the time");
+    client
+        .active_element()
+        .await
+        .expect("the body")
+        .send_keys("s")
+        .await
+        .expect("press S");
+    let stepped = wait_until(
+        client,
+        "the step, drawn in the log",
+        "document.querySelector('#playground').dataset.at !== window.atBeforeStep && document.querySelector('#log .log__at')?.textContent === (Number(document.querySelector('#playground').dataset.at) / 1000).toFixed(3) && document.querySelector('#playground').dataset.at",
+    )
+    .await;
+    eprintln!(
+        "step: from {} ms to {stepped} ms",
+        client
+            .execute("return window.atBeforeStep;", vec![])
+            .await
+            .expect("the time before")
+    );
 
     // Into the log with one Tab, down two rows with the arrows, out of it with one more Tab.
     click(client, "#log-problems").await;

@@ -217,6 +217,21 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/bill.js"),
     ),
     asset(
+        "js/letters.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/letters.js"),
+    ),
+    asset(
+        "js/proof-report.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/proof-report.js"),
+    ),
+    asset(
+        "js/lazy.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/lazy.js"),
+    ),
+    asset(
         "favicon.svg",
         "image/svg+xml",
         include_bytes!("../../static/favicon.svg"),

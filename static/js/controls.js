@@ -1,7 +1,7 @@
-// Every control a learner has but the design (design.js): faults, the publish form, dead-letter inspection
-// and redrive, stream replay, run controls, and run files. Each sends one protocol message.
-import { h, replace, fmtAt, shortId, toast } from "./dom.js";
-import { deadLetterReason } from "./events.js";
+// Every control a learner has but the design (design.js): faults, the publish form, the Ops tab's dead
+// letters (their dialog is letters.js) and stream replay, run controls, and run files. Each sends one
+// protocol message.
+import { h, replace, toast } from "./dom.js";
 import { FAULTS, faultCommand } from "./faults.js";
 import { MAX_MESSAGE_BYTES, MAX_PAYLOAD_DEPTH } from "./socket.js";
 /** What a fault button does, where its label alone does not say. */
@@ -43,18 +43,16 @@ export function setupTabs(list, onChange) {
 }
 
 export class Controls {
-  constructor(store, { send, command, onSelect, onMessage }) {
+  constructor(store, { send, command, onSelect, onDeadLetters }) {
     this.store = store;
     this.send = send;
     this.command = command;
     this.onSelect = onSelect;
-    this.onSelectMessage = onMessage;
+    this.onDeadLetters = onDeadLetters;
     this.$ = (id) => document.getElementById(id);
-    this.dlqConsumer = null;
     this.runControls();
     this.faults();
     this.publishForm();
-    this.dlqDialog();
     this.runFiles();
   }
 
@@ -166,7 +164,7 @@ export class Controls {
       const count = h("span", { class: "dlq-count", dataset: { queue: c.dead_letters } }, "0");
       return h("div", { class: "dlq-row" },
         h("span", {}, c.name, " · ", count, " dead"),
-        h("button", { type: "button", class: "btn btn--small", onclick: () => this.openDlq(c.name) }, "Inspect"));
+        h("button", { type: "button", class: "btn btn--small", onclick: () => this.onDeadLetters(c.name) }, "Inspect"));
     }));
     if (!withDlq.length) this.$("dlq-list").append(h("p", { class: "muted small" }, "No channel here has a dead-letter queue."));
     const streamConsumers = t.consumers.filter((c) => t.channels[c.channel]?.kind === "stream");
@@ -199,51 +197,6 @@ export class Controls {
       el.textContent = String(n);
       el.classList.toggle("count-bad", n > 0);
     }
-  }
-
-  dlqDialog() {
-    const dialog = this.$("dlq-dialog");
-    dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
-    this.$("dlq-redrive-all").addEventListener("click", () => {
-      if (!this.dlqConsumer) return;
-      this.command({ kind: "redrive", consumer: this.dlqConsumer });
-      this.send({ type: "inspect_dlq", consumer: this.dlqConsumer });
-    });
-  }
-
-  openDlq(consumer) {
-    this.dlqConsumer = consumer;
-    this.$("dlq-dialog").dataset.mode = "dlq";
-    this.$("dlq-title").textContent = `Dead letters of ${consumer}`;
-    replace(this.$("dlq-body"), h("p", { class: "muted" }, "Loading…"));
-    const dialog = this.$("dlq-dialog");
-    if (!dialog.open) dialog.showModal();
-    this.send({ type: "inspect_dlq", consumer });
-  }
-
-  showDeadLetters(m) {
-    if (m.consumer !== this.dlqConsumer || this.$("dlq-dialog").dataset.mode !== "dlq") return;
-    const body = this.$("dlq-body");
-    this.$("dlq-redrive-all").disabled = !m.letters.length;
-    if (!m.letters.length) {
-      replace(body, h("p", { class: "muted" }, "The dead-letter queue is empty."));
-      return;
-    }
-    const rows = m.letters.map((l) => h("tr", {},
-      h("td", {}, h("button", { type: "button", class: "linkish mono", onclick: () => { this.$("dlq-dialog").close(); this.onSelectMessage(l.message.id); } }, shortId(l.message.id))),
-      h("td", {}, l.message.event_type, l.message.malformed ? " (malformed)" : ""),
-      h("td", {}, l.message.key, ` #${l.message.seq}`),
-      h("td", {}, deadLetterReason(l.reason, l.attempts, this.store.message(l.message.id)?.events ?? [])),
-      h("td", {}, String(l.attempts)),
-      h("td", { class: "mono" }, fmtAt(l.at)),
-      h("td", {}, h("button", { type: "button", class: "btn btn--small", onclick: () => {
-        this.command({ kind: "redrive", consumer: m.consumer, message: l.message.id });
-        this.send({ type: "inspect_dlq", consumer: m.consumer });
-      } }, "Redrive"))));
-    replace(body, h("table", { class: "table" },
-      h("thead", {}, h("tr", {}, ...["Message", "Type", "Key", "Reason", "Attempts", "At (s)", ""].map((t) => h("th", {}, t)))),
-      h("tbody", {}, rows)),
-    h("p", { class: "muted small" }, "Redriving puts a message back on its queue. If the cause is not fixed, it fails again."));
   }
 
   runFiles() {

@@ -2,9 +2,10 @@
 // and then updated in place, so a radio keeps its focus while frames arrive. A live knob applies a moment
 // after the last arrow press; a restart knob waits for "Apply and restart", because choosing it starts the
 // run again from 0 s. Above the knobs: what the Design changed from the exercise's default. Below them:
-// Prove it (queue position, progress, cancel, the report, counterexamples to open).
+// Prove it (queue position, progress, cancel, counterexamples to open; the report itself is proof-report.js).
 import { h, replace, toast } from "./dom.js";
 import { designLine } from "./topology.js";
+import { lazy } from "./lazy.js";
 
 /** Quiet time after the last change of a live knob before it is sent (arrow keys pass through options). */
 const LIVE_DEBOUNCE_MS = 300;
@@ -31,7 +32,9 @@ export class DesignPanel {
     this.built = false;
     /** A counterexample's message to open once the imported run's snapshot is here (null: none asked). */
     this.openAfterImport = undefined;
-    this.proof = { state: "idle", report: null };
+    this.proof = { state: "idle" };
+    // The report of a proof: its module loads with the first one.
+    this.reportView = lazy(() => import("./proof-report.js").then(({ ProofReport }) => new ProofReport(this.report, this)));
     this.buildKnobs();
     this.buildProof(document.getElementById("proof"));
   }
@@ -242,7 +245,7 @@ export class DesignPanel {
       else delete this.tab.dataset.changed;
       this.tab.setAttribute("aria-label", changes.length ? `Design, ${changes.length} changed` : "Design");
     }
-    this.renderReportFreshness();
+    this.reportView.now?.freshness();
   }
 
   // ---- Prove it ----
@@ -296,7 +299,7 @@ export class DesignPanel {
         break;
       case "proof":
         this.setProof("idle", "");
-        this.showReport(m.report);
+        this.reportView.use((view) => view.show(m.report));
         break;
       case "proof_cancelled":
         this.setProof("idle", m.message || "Proof cancelled.");
@@ -306,47 +309,6 @@ export class DesignPanel {
         break;
       default: break;
     }
-  }
-
-  showReport(report) {
-    this.proof.report = report;
-    const proven = report.passed === report.seeds;
-    const goals = (report.goals || []).map((g) => {
-      const total = g.passed + g.failed;
-      const ok = g.failed === 0;
-      const example = g.counterexample;
-      // Widths through the CSSOM: the CSP refuses style attributes.
-      const fill = h("span", { class: "proof-bar__fill" });
-      fill.style.width = `${total ? (100 * g.passed) / total : 0}%`;
-      return h("li", { class: ok ? "proof-goal proof-goal--ok" : "proof-goal", dataset: { goal: g.id } },
-        h("div", { class: "proof-goal__head" }, h("span", {}, g.description), h("b", {}, `${g.passed}/${total}`)),
-        h("span", { class: "proof-bar", role: "img", "aria-label": `held on ${g.passed} of ${total} seeds` },
-          fill),
-        example ? h("div", { class: "proof-example" },
-          h("p", { class: "small" }, example.sentence),
-          h("button", { type: "button", class: "btn btn--small", dataset: { counterexample: g.id }, onclick: () => this.open(example) }, "Open counterexample"))
-          : null);
-    });
-    replace(this.report,
-      h("p", { class: proven ? "proof-verdict proof-verdict--ok" : "proof-verdict proof-verdict--bad" },
-        proven ? `Proven on ${report.seeds}/${report.seeds} seeds` : `Not proven: every goal held on ${report.passed}/${report.seeds} seeds`),
-      report.chaos ? h("p", { class: "muted small" }, `Chaos: ${report.chaos}.${report.cached ? " (From the cache: the same design was proven before.)" : ""}`) : null,
-      h("p", { class: "muted small proof-stale", hidden: true }, "This report is for an earlier design."),
-      h("ul", { class: "proof-goals" }, goals));
-    this.renderReportFreshness();
-    // The verdict is below the knobs: bring it into view in the panel (not the page) when it is shown.
-    if (this.report.offsetParent) this.report.scrollIntoView({ block: "start" });
-    if (proven) this.onProven?.(report);
-  }
-
-  /** Says so when the Design changed since the shown report was made. */
-  renderReportFreshness() {
-    const stale = this.report?.querySelector(".proof-stale");
-    if (!stale || !this.proof.report) return;
-    const now = {};
-    for (const k of this.knobs) if (this.chosen(k) !== k.default) now[k.id] = this.chosen(k);
-    const proven = Object.fromEntries(Object.entries(this.proof.report.design || {}).filter(([id, o]) => this.knobs.find((k) => k.id === id)?.default !== o));
-    stale.hidden = sameChoices(now, proven);
   }
 
   open(example) {
@@ -386,11 +348,6 @@ function brokersNote(note) {
 
 function optionLabel(knob, id) {
   return knob.options.find((o) => o.id === id)?.label ?? id;
-}
-
-function sameChoices(a, b) {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 function ordinal(n) {

@@ -6,17 +6,15 @@ import { Socket } from "./socket.js";
 import { TopologyView } from "./topology.js";
 import { Animator, RetryClocks } from "./animate.js";
 import { EventLog } from "./eventlog.js";
-import { Journey } from "./journey.js";
-import { Sequence } from "./sequence.js";
 import { Timeline } from "./timeline.js";
 import { Goals } from "./goals.js";
 import { Controls, setupTabs } from "./controls.js";
 import { DesignPanel, parseKnobs } from "./design.js";
-import { Success } from "./success.js";
 import { BillView } from "./bill.js";
 import { GLYPHS, legendIcon } from "./glyphs.js";
 import { FaultOrigins } from "./origins.js";
 import { LostList } from "./lost.js";
+import { lazy } from "./lazy.js";
 
 const root = document.getElementById("playground");
 if (root) start(root);
@@ -41,9 +39,9 @@ function start(root) {
 
   const selectMessage = (id) => {
     log.select(id);
-    journey.show(id);
+    journey.use((j) => j.show(id));
     const msg = store.message(id);
-    if (msg?.correlation_id) sequence.show(msg.correlation_id);
+    if (msg?.correlation_id) sequence.use((s) => s.show(msg.correlation_id));
     showDetail("tab-journey");
   };
   const selectConsumer = (id) => {
@@ -54,8 +52,8 @@ function start(root) {
 
   const topo = new TopologyView($("topology"), {
     onConsumer: selectConsumer,
-    onDlq: (name) => controls.openDlq(name),
-    onLost: (consumer) => lostList.open(consumer),
+    onDlq: (name) => letters.use((d) => d.openDlq(name)),
+    onLost: (consumer) => letters.use((d) => d.openLost(consumer)),
     knobs: parseKnobs($("knobs-json")?.textContent),
     design: () => store.design,
   });
@@ -68,14 +66,15 @@ function start(root) {
   $("legend").replaceChildren(...Object.entries(GLYPHS).map(([state, { label }]) => h("li", {}, h("span", { class: `swatch swatch--${state}` }, legendIcon(state)), label)));
   const clocks = new RetryClocks();
   const log = new EventLog(store, { onSelect: selectMessage });
-  const journey = new Journey(store, {
+  // The journey, the sequence, the success dialog and the dead letters' dialog load when first needed.
+  const journey = lazy(() => import("./journey.js").then(({ Journey }) => new Journey(store, {
     onSelect: selectMessage,
     onCorrelation: (c) => {
-      sequence.show(c);
+      sequence.use((s) => s.show(c));
       showDetail("tab-sequence");
     },
-  });
-  const sequence = new Sequence(store, { onSelect: selectMessage });
+  })));
+  const sequence = lazy(() => import("./sequence.js").then(({ Sequence }) => new Sequence(store, { onSelect: selectMessage })));
   let seeking = null;
   const timeline = new Timeline(store, {
     onSeek: (at, clamped) => {
@@ -85,16 +84,17 @@ function start(root) {
   });
   const goals = new Goals(store, { onSelect: selectMessage });
   const bill = new BillView(store);
-  const lostList = new LostList(store, { onMessage: selectMessage });
-  const controls = new Controls(store, { send, command, onSelect: selectConsumer, onMessage: selectMessage });
+  const letters = lazy(() => import("./letters.js").then(({ LettersDialog }) => new LettersDialog(store, { send, command, onMessage: selectMessage })));
+  const lostList = new LostList(store, { onOpen: (consumer) => letters.use((d) => d.openLost(consumer)) });
+  const controls = new Controls(store, { send, command, onSelect: selectConsumer, onDeadLetters: (name) => letters.use((d) => d.openDlq(name)) });
   const design = new DesignPanel(store, root, {
     send,
     onOpenMessage: (id) => {
       if (id) selectMessage(id);
     },
-    onProven: (report) => success.proven(report),
+    onProven: (report) => success.use((s) => s.proven(report)),
   });
-  const success = new Success(root, design);
+  const success = lazy(() => import("./success.js").then(({ Success }) => new Success(root, design)));
   // The run opens paused: a call to start it once the task is read.
   const startCta = $("start-cta");
   $("btn-start")?.addEventListener("click", () => {
@@ -116,7 +116,8 @@ function start(root) {
     controls.render();
     design.update();
     if (startCta) startCta.hidden = store.played || !store.paused || store.finished;
-    success.check(store);
+    // A success is checked once a run finishes; until the dialog has loaded there is nothing to reset.
+    if (store.finished || success.now) success.use((s) => s.check(store));
     timeline.render();
     goals.render();
     bill.render();
@@ -134,8 +135,8 @@ function start(root) {
       controls.setTopology(store.topology, selectedConsumer);
       topo.select(selectedConsumer);
       log.render();
-      journey.render();
-      sequence.render();
+      journey.now?.render();
+      sequence.now?.render();
       if (!performance.getEntriesByName("eda:first-snapshot").length) performance.mark("eda:first-snapshot");
     } else {
       clocks.observe(events);
@@ -143,8 +144,10 @@ function start(root) {
       topo.update(store.metrics);
       animator.play(topo, store, events, lastFrameAt);
       log.schedule();
-      if (journey.id && events.some((e) => (e.message ?? e.request) === journey.id)) journey.render();
-      if (sequence.correlation && events.some((e) => store.message(e.message ?? e.request)?.correlation_id === sequence.correlation)) sequence.render();
+      const j = journey.now;
+      const s = sequence.now;
+      if (j?.id && events.some((e) => (e.message ?? e.request) === j.id)) j.render();
+      if (s?.correlation && events.some((e) => store.message(e.message ?? e.request)?.correlation_id === s.correlation)) s.render();
     }
     lastFrameAt = store.at;
     renderRun();
@@ -189,7 +192,7 @@ function start(root) {
         seeking = null;
         break;
       case "frame": store.applyFrame(m); break;
-      case "dead_letters": controls.showDeadLetters(m); break;
+      case "dead_letters": letters.now?.showDeadLetters(m); break;
       case "run_file": controls.download(m.run); break;
       case "notice": toast(m.message); break;
       // Only a workshop session has a countdown: the module loads the first time one arrives.

@@ -114,7 +114,10 @@ export class TopologyView {
     const edges = s("g", { class: "edges" });
     const nodes = s("g", { class: "nodes" });
     this.dots = s("g", { class: "dots" });
-    this.svg.append(edges, nodes, this.dots);
+    // Dead-letter badges are buttons that dead messages fly into: above the dots, so a dot arriving
+    // there never takes the click meant for the badge.
+    const badges = s("g", { class: "badges" });
+    this.svg.append(edges, nodes, this.dots, badges);
 
     const hasSubs = t.channels.some((c) => c.kind === "topic");
     const x = columns(W, hasSubs);
@@ -151,7 +154,7 @@ export class TopologyView {
           a.queueIn[q] = [x.c, mid];
           a.queueOut[q] = [x.c + CHANNEL_W, mid];
           if (ch.dead_letter && ch.reply_for === null) {
-            nodes.append(roomy ? this.dlqNode(q, x.c + CHANNEL_W / 2 - 40, chY + chH + 6, a, refs) : this.dlqNode(q, x.c + CHANNEL_W - INLINE_DLQ_W - 4, chY + 4, a, refs, INLINE_DLQ_W, 18));
+            badges.append(roomy ? this.dlqNode(q, x.c + CHANNEL_W / 2 - 40, chY + chH + 6, a, refs) : this.dlqNode(q, x.c + CHANNEL_W - INLINE_DLQ_W - 4, chY + 4, a, refs, INLINE_DLQ_W, 18));
           }
         }
       }
@@ -186,12 +189,12 @@ export class TopologyView {
           // The subscription's filter, where its edge enters the subscription: which messages it lets in.
           if (c.filter) filters.push({ at: [x.q + 2, cy - qh / 2 - 4], text: c.filter });
           if (ch.dead_letter) {
-            nodes.append(roomy ? this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs) : this.dlqNode(q, x.q + SUB_W - INLINE_DLQ_W - 4, cy + qh / 2 - 20, a, refs, INLINE_DLQ_W, 17));
+            badges.append(roomy ? this.dlqNode(q, x.q + SUB_W / 2 - 40, cy + qh / 2 + 4, a, refs) : this.dlqNode(q, x.q + SUB_W - INLINE_DLQ_W - 4, cy + qh / 2 - 20, a, refs, INLINE_DLQ_W, 17));
           }
         } else {
           edges.append(edge(a.channelOut[ch.id], a.consumerIn[c.id], c.id, refs));
           if (ch.kind === "stream" && ch.dead_letter) {
-            nodes.append(this.dlqNode(c.dead_letters, x.k + CONSUMER_W - 84, cy + h / 2 + 4, a, refs));
+            badges.append(this.dlqNode(c.dead_letters, x.k + CONSUMER_W - 84, cy + h / 2 + 4, a, refs));
           }
         }
       });
