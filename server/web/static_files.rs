@@ -227,6 +227,11 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/js/proof-report.js"),
     ),
     asset(
+        "js/catalog.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/js/catalog.js"),
+    ),
+    asset(
         "js/lazy.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/js/lazy.js"),

@@ -34,7 +34,11 @@ function start(root) {
     send({ type: "command", command: cmd });
   };
 
-  const showDetail = setupTabs(document.querySelector(".pg-detail .tabs"));
+  let detailTab = "tab-journey";
+  const showDetail = setupTabs(document.querySelector(".pg-detail .tabs"), (tab) => {
+    detailTab = tab;
+    if (tab === "tab-catalog") catalog.use((c) => c.render(true));
+  });
   setupTabs(document.querySelector(".pg-controls .tabs"));
 
   const selectMessage = (id) => {
@@ -66,7 +70,8 @@ function start(root) {
   $("legend").replaceChildren(...Object.entries(GLYPHS).map(([state, { label }]) => h("li", {}, h("span", { class: `swatch swatch--${state}` }, legendIcon(state)), label)));
   const clocks = new RetryClocks();
   const log = new EventLog(store, { onSelect: selectMessage });
-  // The journey, the sequence, the success dialog and the dead letters' dialog load when first needed.
+  // The journey, the sequence, the event catalog, the success dialog and the dead letters' dialog load
+  // when first needed.
   const journey = lazy(() => import("./journey.js").then(({ Journey }) => new Journey(store, {
     onSelect: selectMessage,
     onCorrelation: (c) => {
@@ -75,6 +80,7 @@ function start(root) {
     },
   })));
   const sequence = lazy(() => import("./sequence.js").then(({ Sequence }) => new Sequence(store, { onSelect: selectMessage })));
+  const catalog = lazy(() => import("./catalog.js").then(({ Catalog }) => new Catalog(store, { onSelect: selectMessage })));
   let seeking = null;
   const timeline = new Timeline(store, {
     onSeek: (at, clamped) => {
@@ -123,6 +129,7 @@ function start(root) {
     bill.render();
     lostList.render();
     clocks.draw(topo, store.at);
+    if (detailTab === "tab-catalog") catalog.now?.render();
   };
 
   store.subscribe((kind, events) => {

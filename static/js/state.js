@@ -132,6 +132,7 @@ export class Store {
         msg.key = ev.key;
         msg.event_type = ev.event_type;
         msg.seq = ev.seq;
+        msg.version = ev.schema_version;
         msg.correlation_id = ev.correlation_id;
         msg.causation_id = ev.causation_id ?? null;
         msg.channel = ev.channel;

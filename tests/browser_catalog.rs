@@ -1,0 +1,176 @@
+//! The event catalog in a real headless Chromium: every event type with its versions, its channel, who
+//! produces and who consumes it (with a subscription's routing-key filter), its payload schema, the
+//! latest messages of it in the live run (each opens its journey), and a download of the same AsyncAPI
+//! 3.0 document it is drawn from.
+//!
+//! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
+//! time. Screenshots go to `target/screenshots/catalog-*.png`. Where Chromium or ChromeDriver is missing
+//! the test says so loudly on stderr and passes.
+use eda_playground::config::Config;
+use eda_playground::exercise::Catalog;
+use eda_playground::serve::serve;
+use eda_playground::web::AppState;
+use fantoccini::Client;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+#[path = "support/browser.rs"]
+mod support;
+use support::{Browser, click, screenshot, tools, wait_until};
+
+/// Opens `exercise`, starts its run, and shows the catalog tab once a few messages have been published.
+async fn open_catalog(client: &Client, base: &str, exercise: &str) {
+    client
+        .goto(&format!("{base}/exercises/{exercise}"))
+        .await
+        .expect("open the playground");
+    wait_until(
+        client,
+        "the live sandbox",
+        "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('.node--consumer')",
+    )
+    .await;
+    click(client, "#btn-start").await;
+    wait_until(
+        client,
+        "a second of run",
+        "Number(document.querySelector('#playground').dataset.at) >= 1000",
+    )
+    .await;
+    click(client, "#tab-catalog").await;
+    wait_until(
+        client,
+        "the catalog",
+        "document.querySelector('#catalog .catalog__event')",
+    )
+    .await;
+}
+
+/// The text of one fact of the first version of `event_type`, as the page shows it.
+async fn fact(client: &Client, event_type: &str, class: &str) -> Value {
+    client
+        .execute(
+            "return document.querySelector(`#catalog .catalog__event[data-event-type='${arguments[0]}'] .${arguments[1]}`)?.textContent ?? null;",
+            vec![json!(event_type), json!(class)],
+        )
+        .await
+        .expect("a fact of the catalog")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_lists_each_event_its_schema_and_live_examples() {
+    let Some(tools) = tools("the_catalog_lists_each_event_its_schema_and_live_examples") else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(serve(
+        listener,
+        AppState::with_catalog(Config::default(), Catalog::bundled()),
+    ));
+    let base = format!("http://{addr}");
+    let browser = Browser::start(&tools, "catalog").await;
+    let client = &browser.client;
+
+    // routing-filters: two event types on one topic, three producers, and filtered subscriptions.
+    open_catalog(client, &base, "routing-filters").await;
+    let types = client
+        .execute(
+            "return [...document.querySelectorAll('#catalog .catalog__event')].map(e => e.dataset.eventType);",
+            vec![],
+        )
+        .await
+        .expect("the event types");
+    assert_eq!(types, json!(["OrderCancelled", "OrderPlaced"]));
+    assert_eq!(
+        fact(client, "OrderPlaced", "catalog__producers").await,
+        json!("eu-shop, us-shop")
+    );
+    let consumers = fact(client, "OrderPlaced", "catalog__consumers").await;
+    let consumers = consumers.as_str().unwrap_or_default();
+    assert!(
+        consumers.contains("email (only keys matching orders.eu.placed)")
+            && consumers.contains("audit (only keys matching #)"),
+        "each consumer with its filter: {consumers}"
+    );
+    // The latest OrderPlaced of the run is listed, and it opens its journey.
+    let example = wait_until(
+        client,
+        "a live example",
+        "document.querySelector(\"#catalog .catalog__live[data-event-type='OrderPlaced'] button\")?.textContent",
+    )
+    .await;
+    screenshot(client, "catalog-routing-filters").await;
+    click(
+        client,
+        "#catalog .catalog__live[data-event-type='OrderPlaced'] button",
+    )
+    .await;
+    let short_id = example
+        .as_str()
+        .unwrap_or_default()
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let journey = wait_until(
+        client,
+        "the example's journey",
+        "document.querySelector('#tab-journey').getAttribute('aria-selected') === 'true' && document.querySelector('#journey .journey__title')?.parentElement.textContent",
+    )
+    .await;
+    assert!(
+        journey.as_str().unwrap_or_default().contains("OrderPlaced"),
+        "the journey of {short_id}: {journey}"
+    );
+
+    // The download is the AsyncAPI 3.0 document the catalog is drawn from.
+    click(client, "#tab-catalog").await;
+    let downloaded = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const link = document.querySelector('#catalog-download');
+             fetch(link.href).then(r => r.json()).then(d => done([link.getAttribute('download'), d.asyncapi, Object.keys(d.components.messages)])).catch(e => done(String(e)));",
+            vec![],
+        )
+        .await
+        .expect("the AsyncAPI download");
+    assert_eq!(
+        downloaded,
+        json!([
+            "routing-filters-asyncapi.json",
+            "3.0.0",
+            ["OrderCancelled", "OrderPlaced"]
+        ])
+    );
+
+    // poison-message: the payload's schema, field by field.
+    open_catalog(client, &base, "poison-message").await;
+    let schema = client
+        .execute(
+            "return [...document.querySelectorAll(\"#catalog .catalog__event[data-event-type='PaymentRequested'] .catalog__schema tbody tr\")].map(r => [...r.cells].map(c => c.textContent));",
+            vec![],
+        )
+        .await
+        .expect("the schema");
+    assert_eq!(schema, json!([["amount", "integer", "yes"]]));
+
+    // schema-evolution: one event type at two versions, each from its own producer.
+    open_catalog(client, &base, "schema-evolution").await;
+    let versions = client
+        .execute(
+            "return [...document.querySelectorAll(\"#catalog .catalog__event[data-event-type='OrderPlaced'] .catalog__kind\")].map(k => [k.querySelector('dd').textContent, k.querySelector('.catalog__producers').textContent]);",
+            vec![],
+        )
+        .await
+        .expect("the versions");
+    assert_eq!(versions, json!([["1", "tills"], ["2", "web-shop"]]));
+    wait_until(
+        client,
+        "live examples of both versions",
+        "[...document.querySelectorAll(\"#catalog .catalog__live[data-event-type='OrderPlaced']\")].every(b => b.querySelector('button'))",
+    )
+    .await;
+    screenshot(client, "catalog-schema-evolution").await;
+    browser.stop().await;
+}
