@@ -151,10 +151,11 @@ fn payload_schemas_are_inferred_from_the_producers_payload() {
         .exercises()
         .iter()
         .find(|e| {
-            e.scenario
-                .producers
-                .iter()
-                .any(|p| p.payload.as_object().is_some_and(|o| !o.is_empty()))
+            e.schemas.is_empty()
+                && e.scenario
+                    .producers
+                    .iter()
+                    .any(|p| p.payload.as_object().is_some_and(|o| !o.is_empty()))
         })
         .cloned()
         .expect("an exercise whose producer has a payload");
@@ -184,12 +185,61 @@ fn payload_schemas_are_inferred_from_the_producers_payload() {
         };
         assert_eq!(schema["properties"][field]["type"], expected, "{field}");
     }
+    assert_eq!(schema["x-eda-source"], "inferred");
     let message = &document["components"]["messages"][&message_key];
     assert_eq!(message["examples"][0]["payload"], producer.payload);
     assert_eq!(
         message["headers"]["properties"]["schema_version"]["const"],
         producer.schema_version
     );
+}
+
+#[test]
+fn a_declared_schema_wins_over_the_inferred_one() {
+    let catalog = Catalog::bundled();
+    let exercise = catalog.get("schema-evolution").expect("schema-evolution");
+    let document = document(&exercise, &Choices::new()).unwrap();
+    let v1 = &document["components"]["schemas"]["OrderPlaced"];
+    let v2 = &document["components"]["schemas"]["OrderPlaced.v2"];
+    for schema in [v1, v2] {
+        assert_eq!(schema["x-eda-source"], "declared", "{document:#}");
+        assert_eq!(schema["properties"]["currency"]["enum"][0], "EUR");
+    }
+    assert_eq!(
+        v1["required"],
+        serde_json::json!(["order_total", "currency"])
+    );
+    assert_eq!(
+        v2["required"],
+        serde_json::json!(["order_total", "currency", "delivery_slot"])
+    );
+    // Each producer's example payload satisfies its version's declared schema.
+    let official = jsonschema::validator_for(v2).expect("a JSON Schema");
+    for producer in &exercise.scenario.producers {
+        let key = if producer.schema_version == 1 {
+            "OrderPlaced"
+        } else {
+            "OrderPlaced.v2"
+        };
+        let schema = &document["components"]["schemas"][key];
+        let validator = jsonschema::validator_for(schema).expect("a JSON Schema");
+        assert!(
+            validator.is_valid(&producer.payload),
+            "{} v{}: {}",
+            producer.name,
+            producer.schema_version,
+            producer.payload
+        );
+    }
+    // A v1 payload lacks v2's new field: the schemas tell the versions apart.
+    let till = &exercise
+        .scenario
+        .producers
+        .iter()
+        .find(|p| p.schema_version == 1)
+        .unwrap()
+        .payload;
+    assert!(!official.is_valid(till));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The event catalog in a real headless Chromium: every event type with its versions, its channel, who
-//! produces and who consumes it (with a subscription's routing-key filter), its payload schema, the
-//! latest messages of it in the live run (each opens its journey), and a download of the same AsyncAPI
-//! 3.0 document it is drawn from.
+//! produces and who consumes it (with a subscription's routing-key filter), its payload schema (declared
+//! by the exercise, or inferred), the latest messages of it in the live run (each opens its journey),
+//! and a download of the same AsyncAPI 3.0 document it is drawn from.
 //!
 //! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
 //! time. Screenshots go to `target/screenshots/catalog-*.png`. Where Chromium or ChromeDriver is missing
@@ -154,6 +154,10 @@ async fn the_catalog_lists_each_event_its_schema_and_live_examples() {
         .await
         .expect("the schema");
     assert_eq!(schema, json!([["amount", "integer", "yes"]]));
+    assert_eq!(
+        fact(client, "PaymentRequested", "catalog__source").await,
+        json!("Payload schema inferred from what the producer sends:")
+    );
 
     // schema-evolution: one event type at two versions, each from its own producer.
     open_catalog(client, &base, "schema-evolution").await;
@@ -165,6 +169,34 @@ async fn the_catalog_lists_each_event_its_schema_and_live_examples() {
         .await
         .expect("the versions");
     assert_eq!(versions, json!([["1", "tills"], ["2", "web-shop"]]));
+    // Its schemas are declared by the exercise: v2 adds the delivery slot, and each field says its rules.
+    let declared = client
+        .execute(
+            "return [...document.querySelectorAll(\"#catalog .catalog__event[data-event-type='OrderPlaced'] .catalog__kind\")].map(k => [k.querySelector('.catalog__source').textContent, [...k.querySelectorAll('.catalog__schema tbody tr')].map(r => r.cells[0].textContent + ': ' + r.cells[1].textContent)]);",
+            vec![],
+        )
+        .await
+        .expect("the declared schemas");
+    assert_eq!(
+        declared,
+        json!([
+            [
+                "Payload schema declared by the exercise:",
+                [
+                    "currency: string, one of EUR, GBP, USD",
+                    "order_total: number, ≥ 0"
+                ]
+            ],
+            [
+                "Payload schema declared by the exercise:",
+                [
+                    "currency: string, one of EUR, GBP, USD",
+                    "delivery_slot: string (The one-hour delivery window, as an ISO 8601 interval.)",
+                    "order_total: number, ≥ 0"
+                ]
+            ]
+        ])
+    );
     wait_until(
         client,
         "live examples of both versions",

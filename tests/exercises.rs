@@ -136,6 +136,67 @@ mod format {
     }
 
     #[test]
+    fn declared_payload_schemas_are_checked_against_the_scenario() {
+        let schema = |event_type: &str, version: u32, schema: &str| {
+            format!(
+                "\n[[schemas]]\nevent_type = \"{event_type}\"\nversion = {version}\nschema = {schema}\n"
+            )
+        };
+        let table = "{ type = \"object\", properties = { amount = { type = \"integer\" } } }";
+        let good = format!("{GOOD}{}", schema("PaymentRequested", 1, table));
+        let exercise = parse_text(&good).expect("a declared schema loads");
+        assert_eq!(exercise.schemas.len(), 1);
+        assert_eq!(
+            exercise.schemas[0].schema["properties"]["amount"]["type"],
+            "integer"
+        );
+
+        let error =
+            parse_text(&format!("{GOOD}{}", schema("OrderPlaced", 1, table))).expect_err("refused");
+        assert_eq!(error.field, "schemas[0].event_type", "{error}");
+        assert!(
+            error.message.contains("expected one of: PaymentRequested"),
+            "{error}"
+        );
+
+        let twice = format!(
+            "{GOOD}{}{}",
+            schema("PaymentRequested", 1, table),
+            schema("PaymentRequested", 1, table)
+        );
+        let error = parse_text(&twice).expect_err("refused");
+        assert_eq!(error.field, "schemas[1].version", "{error}");
+        assert!(
+            error
+                .message
+                .contains("one schema per event type and version"),
+            "{error}"
+        );
+
+        let error = parse_text(&format!("{GOOD}{}", schema("PaymentRequested", 0, table)))
+            .expect_err("refused");
+        assert_eq!(error.field, "schemas[0].version", "{error}");
+
+        let error = parse_text(&format!(
+            "{GOOD}{}",
+            schema("PaymentRequested", 1, "\"object\"")
+        ))
+        .expect_err("refused");
+        assert_eq!(error.field, "schemas[0].schema", "{error}");
+        assert!(
+            error
+                .message
+                .contains("expected a JSON Schema written as a TOML table"),
+            "{error}"
+        );
+
+        let huge = format!("{{ description = \"{}\" }}", "x".repeat(9000));
+        let error = parse_text(&format!("{GOOD}{}", schema("PaymentRequested", 1, &huge)))
+            .expect_err("refused");
+        assert!(error.message.contains("expected at most 8192"), "{error}");
+    }
+
+    #[test]
     fn a_consumer_of_an_unknown_channel_is_refused() {
         let text = GOOD.replace(
             "channel = \"payments\"\neffect",

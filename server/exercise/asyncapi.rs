@@ -1,9 +1,10 @@
 //! An exercise's system as an AsyncAPI 3.0.0 document: what an event catalog at work would publish.
 //!
 //! - a channel per engine channel, its `address` the channel's name, listing the messages that travel on it;
-//! - a message per event type and schema version, its payload schema inferred from the producer's
-//!   `payload` (a consumer's follow-up carries its cause's payload, as the engine does; a reply, its
-//!   request's), the version and the correlation and causation ids in its headers;
+//! - a message per event type and schema version, its payload schema the one the exercise declares in
+//!   `[[schemas]]`, else inferred from the producer's `payload` (a consumer's follow-up carries its
+//!   cause's payload, as the engine does; a reply, its request's), marked `x-eda-source: declared` or
+//!   `inferred`; the version and the correlation and causation ids in its headers;
 //! - operations: `send` for each producer, each consumer's follow-ups and replies; `receive` for each
 //!   consumer (all the messages of its channel) and each requester's replies.
 //!
@@ -17,7 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::engine::Scenario;
 use crate::engine::scenario::ChannelKind;
 
-use super::payload_schema::infer;
+use super::payload_schema::schema_of;
 use super::{Choices, Exercise, KnobError};
 
 /// The AsyncAPI version the document follows.
@@ -79,7 +80,15 @@ fn describe(exercise: &Exercise, scenario: &Scenario) -> Value {
                 message_key.clone(),
                 json!({ "$ref": format!("#/components/messages/{message_key}") }),
             );
-            schemas.insert(message_key.clone(), infer(&kind.payload));
+            schemas.insert(
+                message_key.clone(),
+                schema_of(
+                    &exercise.schemas,
+                    &kind.event_type,
+                    kind.version,
+                    &kind.payload,
+                ),
+            );
             messages.insert(message_key.clone(), message(kind, &message_key));
         }
         channels.insert(

@@ -241,6 +241,8 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
     raw.chaos
         .validate(&raw.scenario, raw.run_for_ms)
         .map_err(|(field, reason)| fail(&field, reason))?;
+    super::payload_schema::check_declared(&raw.schemas, &raw.scenario)
+        .map_err(|(field, reason)| fail(&field, reason))?;
     let render_all = |items: &[String]| items.iter().map(|s| markdown::render(s)).collect();
     Ok(Exercise {
         id: raw.id.clone(),
@@ -265,6 +267,7 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
         chaos: raw.chaos.clone(),
         cost: raw.cost,
         must_fail: raw.must_fail.clone(),
+        schemas: raw.schemas.clone(),
         origin,
     })
 }

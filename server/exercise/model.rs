@@ -19,6 +19,7 @@ pub(crate) use super::knob_fields::{
     apply_to_scenario, current_value, design_field, design_fields, get_path, is_design_field,
     set_design_field, set_path,
 };
+use super::payload_schema::DeclaredSchema;
 
 /// The workshop part an exercise belongs to.
 #[derive(
@@ -105,6 +106,10 @@ pub struct ExerciseFile {
     /// can say "the expensive fix is not the answer".
     #[serde(default)]
     pub must_fail: Vec<MustFailSpec>,
+    /// Payload schemas of the events, for the event catalog and the AsyncAPI document; an event
+    /// without one gets a schema inferred from its producer's `payload`.
+    #[serde(default)]
+    pub schemas: Vec<DeclaredSchema>,
 }
 
 /// A design that must fail: knob choices, and why it is wrong (shown by `check`).
@@ -309,6 +314,8 @@ pub struct Exercise {
     pub cost: Prices,
     /// Designs `check` proves fail, each with its reason.
     pub must_fail: Vec<MustFailSpec>,
+    /// Payload schemas the file declares, checked against the scenario.
+    pub schemas: Vec<DeclaredSchema>,
     #[serde(skip)]
     pub origin: Origin,
 }

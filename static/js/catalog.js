@@ -68,7 +68,7 @@ export class Catalog {
     const name = this.root.dataset.exercise;
     replace(this.el,
       h("div", { class: "catalog__head" },
-        h("p", { class: "muted small" }, `${types.size} event type${types.size === 1 ? "" : "s"} in this system, as your Design has it. Payload schemas are inferred from what the producers send.`),
+        h("p", { class: "muted small" }, `${types.size} event type${types.size === 1 ? "" : "s"} in this system, as your Design has it.`),
         h("a", { class: "btn btn--small", href: this.docFor, download: `${name}-asyncapi.json`, id: "catalog-download" }, "Download AsyncAPI 3.0")),
       ...[...types].map(([type, versions]) => h("section", { class: "catalog__event", dataset: { eventType: type } },
         h("h3", {}, type, " ", ...versions.map((v) => h("span", { class: "tag" }, `v${version(v)}`))),
@@ -89,6 +89,7 @@ export class Catalog {
         h("dt", {}, "Channel"), h("dd", {}, channels.map((c) => c.address).join(", ") || "–"),
         h("dt", {}, "Produced by"), h("dd", { class: "catalog__producers" }, unique(byAction("send")).join(", ") || "–"),
         h("dt", {}, "Consumed by"), h("dd", { class: "catalog__consumers" }, unique(byAction("receive")).map((n) => this.withFilter(n)).join(", ") || "–")),
+      h("p", { class: "muted small catalog__source" }, schema["x-eda-source"] === "declared" ? "Payload schema declared by the exercise:" : "Payload schema inferred from what the producer sends:"),
       fields(schema),
       example && Object.keys(example).length ? h("details", { class: "small" }, h("summary", {}, "Example payload"), h("pre", { class: "mono" }, JSON.stringify(example, null, 2))) : null,
       h("div", { class: "catalog__live small", dataset: { eventType: kind.name, version: String(version(kind)) } }));
@@ -132,6 +133,17 @@ function unique(list) {
   return [...new Set(list)];
 }
 
+/** A field's type with the constraints a reader needs: "string, one of EUR, GBP", "number ≥ 0". */
+function describeField(field) {
+  const parts = [field.type === "array" ? `array of ${field.items?.type ?? "any"}` : field.type ?? "any"];
+  if (Array.isArray(field.enum)) parts.push(`one of ${field.enum.join(", ")}`);
+  if (field.minimum !== undefined) parts.push(`≥ ${field.minimum}`);
+  if (field.maximum !== undefined) parts.push(`≤ ${field.maximum}`);
+  if (field.format) parts.push(field.format);
+  const text = parts.join(", ");
+  return field.description ? h("span", { title: field.description }, text, h("span", { class: "muted" }, ` (${field.description})`)) : text;
+}
+
 /** A schema's fields as a table: name, type, required. Nested objects are listed with a dotted path. */
 function fields(schema) {
   const rows = [];
@@ -139,8 +151,7 @@ function fields(schema) {
     for (const [name, field] of Object.entries(s.properties ?? {})) {
       if (rows.length >= MAX_SCHEMA_ROWS) return;
       const at = path ? `${path}.${name}` : name;
-      const type = field.type === "array" ? `array of ${field.items?.type ?? "any"}` : field.type ?? "any";
-      rows.push(h("tr", {}, h("td", { class: "mono" }, at), h("td", {}, type), h("td", {}, (s.required ?? []).includes(name) ? "yes" : "no")));
+      rows.push(h("tr", {}, h("td", { class: "mono" }, at), h("td", {}, describeField(field)), h("td", {}, (s.required ?? []).includes(name) ? "yes" : "no")));
       if (field.type === "object") walk(field, at);
     }
   };
