@@ -35,6 +35,7 @@ impl World {
             producers: Vec::new(),
             consumers: Vec::new(),
             faults: scenario.faults.clone(),
+            alerts: Vec::new(),
             broker_up: true,
             next_tag: 0,
             deliveries: 0,
@@ -157,6 +158,7 @@ impl World {
                 world.rebalance(ConsumerId(consumer as u16));
             }
         }
+        world.start_alerts(&scenario.alerts);
         Ok(world)
     }
 

@@ -20,7 +20,10 @@
 //! - `commands`: faults and console actions; `observe`: topology, metrics, report;
 //!   `rates`: per-second rates over a rolling virtual window; `usage`: what a run uses, for its bill;
 //!   `routing`: topic routing keys and subscription filters (AMQP topic semantics).
+//! - `alerts`: alert rules on a consumer's metric, checked on the virtual clock, firing and resolving
+//!   in the trace.
 //! - `scheduler`, `rng`, `ids`, `message`, `trace`, `error`: the building blocks.
+pub mod alerts;
 mod build;
 mod business;
 mod channel;
@@ -46,6 +49,7 @@ mod usage;
 mod validate;
 mod world;
 
+pub use alerts::{ALERT_CHECK_INTERVAL_MS, AlertMetric, AlertSpec};
 pub use business::MAX_HELD_PER_KEY;
 pub use command::{Command, SettleOutcome};
 pub use commands::CONSOLE;
@@ -57,7 +61,7 @@ pub use message::{Message, Publisher};
 pub use observe::{
     BusinessSummary, ChannelView, ConsumerMetrics, ConsumerReport, ConsumerView, DeadLetterView,
     GroupMetrics, InstanceMetrics, Metrics, ProducerMetrics, ProducerView, QueueMetrics, QueueView,
-    StreamMetrics, Topology,
+    StreamMetrics, Topology, consumer_lag,
 };
 pub use producer::{
     MAX_OUTBOX_ENTRIES, MAX_PENDING_REQUESTS, MAX_TRACKED_ORDERS, OUTBOX_RESEND_AFTER_MS,
@@ -69,7 +73,7 @@ pub use stream::partition_for_key;
 pub use trace::{DeadLetterReason, DropReason, FailureReason, TraceEvent, TraceKind};
 pub use usage::{ConsumerUsage, Usage};
 pub use validate::{
-    MAX_ATTEMPTS, MAX_CHANNELS, MAX_CONSUMERS, MAX_DURATION_MS, MAX_FAULTS,
+    MAX_ALERTS, MAX_ATTEMPTS, MAX_CHANNELS, MAX_CONSUMERS, MAX_DURATION_MS, MAX_FAULTS,
     MAX_MESSAGES_PER_PRODUCER, MAX_NAME_LEN, MAX_PARTITIONS, MAX_PREFETCH, MAX_PRODUCERS,
     MAX_RATE_PER_SEC, MAX_RETENTION, MAX_SLOW_FACTOR,
 };

@@ -460,3 +460,31 @@ impl World {
             .collect()
     }
 }
+
+/// Messages waiting for a consumer: its stream group's lag, or what its queue holds (ready, in flight and
+/// waiting for a retry). Goals and alerts read it the same way.
+pub fn consumer_lag(topology: &Topology, metrics: &Metrics, consumer: ConsumerId) -> u64 {
+    let Some(view) = topology.consumers.get(consumer.0 as usize) else {
+        return 0;
+    };
+    let group = metrics
+        .streams
+        .iter()
+        .flat_map(|s| &s.groups)
+        .find(|g| g.consumer == consumer);
+    if let Some(group) = group {
+        return group.lag.iter().sum();
+    }
+    let queue = topology
+        .queues
+        .iter()
+        .find(|q| {
+            q.channel == view.channel && (q.subscriber.is_none() || q.subscriber == Some(consumer))
+        })
+        .map(|q| q.id);
+    queue
+        .and_then(|q| metrics.queues.get(q.0 as usize))
+        .map_or(0, |m| {
+            (m.ready + m.in_flight) as u64 + u64::from(m.waiting_retries)
+        })
+}

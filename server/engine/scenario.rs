@@ -31,6 +31,9 @@ pub struct Scenario {
     /// Faults that happen on their own at a given virtual time.
     #[serde(default)]
     pub faults: Vec<ScheduledFault>,
+    /// Alert rules on the consumers' metrics, checked as the run goes.
+    #[serde(default)]
+    pub alerts: Vec<super::alerts::AlertSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -363,6 +363,20 @@ pub enum TraceKind {
         consumer: ConsumerId,
         from_checkpoint: bool,
     },
+    /// An alert rule's metric stayed above its threshold for its duration; `messages` are the oldest
+    /// waiting for the consumer then.
+    AlertFired {
+        alert: Arc<str>,
+        consumer: ConsumerId,
+        value: f64,
+        messages: Vec<MessageId>,
+    },
+    /// A firing alert's metric is back at or below its threshold.
+    AlertResolved {
+        alert: Arc<str>,
+        consumer: ConsumerId,
+        value: f64,
+    },
     /// The trace buffer was full and the driver had not drained it; events were not kept.
     TraceOverflow {
         missed: u64,

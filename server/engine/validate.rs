@@ -19,6 +19,8 @@ pub const MAX_MESSAGES_PER_PRODUCER: u64 = 10_000_000;
 pub const MAX_PREFETCH: u32 = 1_000;
 pub const MAX_ATTEMPTS: u32 = 100;
 pub const MAX_FAULTS: usize = 1_000;
+/// Alert rules one scenario may have: more is a dashboard nobody reads.
+pub const MAX_ALERTS: usize = 16;
 pub const MAX_SLOW_FACTOR: u32 = 100;
 pub const MAX_NAME_LEN: usize = 64;
 /// The longest delay, timeout or duration a scenario may use: one virtual day.
@@ -351,6 +353,39 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
         let field = format!("faults[{i}]");
         duration(&format!("{field}.at_ms"), fault.at_ms)?;
         fault_references(&format!("{field}.fault"), &fault.fault, scenario)?;
+    }
+    alerts(scenario)
+}
+
+/// Alert rules: at most [`MAX_ALERTS`], each named once, on a consumer that exists, with a finite
+/// threshold and a duration within a day.
+fn alerts(scenario: &Scenario) -> Result<(), ScenarioError> {
+    if scenario.alerts.len() > MAX_ALERTS {
+        return err("alerts", format!("at most {MAX_ALERTS} alert rules"));
+    }
+    let mut names = BTreeSet::new();
+    for (i, alert) in scenario.alerts.iter().enumerate() {
+        let field = format!("alerts[{i}]");
+        name(&format!("{field}.name"), &alert.name)?;
+        if !names.insert(alert.name.as_str()) {
+            return err(
+                format!("{field}.name"),
+                format!("{:?} is declared twice", alert.name),
+            );
+        }
+        if !scenario.consumers.iter().any(|c| c.name == alert.consumer) {
+            return err(
+                format!("{field}.consumer"),
+                format!("there is no consumer named {:?}", alert.consumer),
+            );
+        }
+        if !alert.above.is_finite() {
+            return err(
+                format!("{field}.above"),
+                format!("must be a number, not {}", alert.above),
+            );
+        }
+        duration(&format!("{field}.for_ms"), alert.for_ms)?;
     }
     Ok(())
 }

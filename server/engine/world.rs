@@ -124,6 +124,8 @@ pub(crate) enum Pending {
     },
     BrokerUp,
     ScheduledFault(usize),
+    /// The alert rules are due for a check.
+    AlertCheck,
 }
 
 /// Who sent a publish: it decides which link it crosses and who learns of a failure.
@@ -151,6 +153,8 @@ pub struct World {
     pub(crate) producers: Vec<Producer>,
     pub(crate) consumers: Vec<Consumer>,
     pub(crate) faults: Vec<ScheduledFault>,
+    /// The scenario's enabled alert rules and whether each is firing.
+    pub(crate) alerts: Vec<super::alerts::AlertState>,
     pub(crate) broker_up: bool,
     pub(crate) next_tag: DeliveryTag,
     pub(crate) deliveries: u64,
@@ -365,6 +369,7 @@ impl World {
             Pending::DependencyRestored { consumer } => self.dependency_restored(consumer),
             Pending::BrokerUp => self.broker_comes_up(),
             Pending::ScheduledFault(index) => self.scheduled_fault(index),
+            Pending::AlertCheck => self.check_alerts(),
         }
     }
 }

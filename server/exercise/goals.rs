@@ -12,8 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    ChannelId, ConsumerId, CorrelationId, FailureReason, MessageId, Millis, ProducerId, Publisher,
-    QueueId, Scenario, TraceEvent, TraceKind, World,
+    ConsumerId, CorrelationId, FailureReason, MessageId, Millis, ProducerId, Publisher, QueueId,
+    Scenario, TraceEvent, TraceKind, World,
 };
 
 use super::Exercise;
@@ -1079,32 +1079,7 @@ impl EndState {
 
     /// Messages waiting for a consumer: a stream group's lag, or what its queue holds.
     fn lag(&self, consumer: ConsumerId) -> u64 {
-        let Some(view) = self.topology.consumers.get(consumer.0 as usize) else {
-            return 0;
-        };
-        let stream = self
-            .metrics
-            .streams
-            .iter()
-            .flat_map(|s| &s.groups)
-            .find(|g| g.consumer == consumer);
-        if let Some(group) = stream {
-            return group.lag.iter().sum();
-        }
-        let channel: ChannelId = view.channel;
-        let queue = self
-            .topology
-            .queues
-            .iter()
-            .find(|q| {
-                q.channel == channel && (q.subscriber.is_none() || q.subscriber == Some(consumer))
-            })
-            .map(|q| q.id);
-        queue
-            .and_then(|q| self.metrics.queues.get(q.0 as usize))
-            .map_or(0, |m| {
-                (m.ready + m.in_flight) as u64 + u64::from(m.waiting_retries)
-            })
+        crate::engine::consumer_lag(&self.topology, &self.metrics, consumer)
     }
 }
 
