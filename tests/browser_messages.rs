@@ -70,23 +70,40 @@ async fn a_paused_dot_opens_its_journey() {
     )
     .await;
 
-    // Pause: the dots on the picture hold still; clicking one opens that message's journey.
-    wait_until(client, "a dot in flight", VISIBLE_DOT).await;
-    click(client, "#btn-play").await;
-    wait_until(
-        client,
-        "the paused run",
-        "document.querySelector('#btn-play').textContent === 'Play'",
-    )
-    .await;
-    let id = wait_until(
-        client,
-        "a dot held on the picture",
+    // Pause: the dots on the picture hold still; clicking one opens that message's journey. A dot seen in
+    // flight may have landed by the time the pause arrives, so a pause that holds none plays on and
+    // pauses again (a few tries, each waiting on the page, never on a clock).
+    let mut held = None;
+    for _ in 0..5 {
+        wait_until(client, "a dot in flight", VISIBLE_DOT).await;
+        click(client, "#btn-play").await;
+        wait_until(
+            client,
+            "the paused run",
+            "document.querySelector('#btn-play').textContent === 'Play'",
+        )
+        .await;
         // Marked: a message can have more than one dot (its delivery and its ack), and this one is on top.
-        &format!("(d => d && (d.dataset.pick = '1') && d.dataset.message)({VISIBLE_DOT})"),
-    )
-    .await;
-    let id = id.as_str().expect("a message id").to_owned();
+        let found = client
+            .execute(
+                &format!("return (d => d ? ((d.dataset.pick = '1'), d.dataset.message) : null)({VISIBLE_DOT});"),
+                vec![],
+            )
+            .await
+            .expect("a dot held on the picture");
+        if let Some(id) = found.as_str() {
+            held = Some(id.to_owned());
+            break;
+        }
+        click(client, "#btn-play").await;
+        wait_until(
+            client,
+            "the run playing again",
+            "document.querySelector('#btn-play').textContent === 'Pause'",
+        )
+        .await;
+    }
+    let id = held.expect("a dot held on the picture after a pause");
     let still = client
         .execute(
             "return document.querySelector('#topology .dot[data-pick]').getAttribute('transform');",
