@@ -57,6 +57,11 @@ pub static ASSETS: &[Asset] = &[
         include_bytes!("../../static/css/playground.css"),
     ),
     asset(
+        "css/views.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/css/views.css"),
+    ),
+    asset(
         "js/playground.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/js/playground.js"),
