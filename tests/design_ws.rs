@@ -639,3 +639,81 @@ async fn the_export_of_a_sandbox_follows_its_design() {
     let (status, _) = get("/api/sandboxes/not-a-sandbox/export/nats".to_owned()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// An alert rule set in the Design fires in the run the page draws: the firing is in the events (with
+/// the messages waiting then), on the timeline's markers and in the metrics that redden the consumer;
+/// at the end it has resolved and the goals about the alerting are met.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_rule_chosen_in_the_design_fires_and_resolves_on_the_timeline() {
+    let app = spawn_app().await;
+    let mut client = app.open("alert-rules").await;
+    client.snapshot().await;
+    for (knob, option) in [
+        ("on-call-metric", "lag"),
+        ("on-call-above", "20"),
+        ("on-call-for", "2000"),
+    ] {
+        client
+            .send(json!({"type": "choose", "knob": knob, "option": option}))
+            .await;
+        client
+            .until(&format!("{knob}={option} in the design"), |m| {
+                (m["type"] == "frame" || m["type"] == "snapshot")
+                    && m["design"]["choices"][knob] == option
+            })
+            .await;
+    }
+    let firing = client.seek(18_000).await;
+    let fired = firing["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "alert_fired")
+        .cloned()
+        .expect("the alert fired by 18 s");
+    assert_eq!(fired["alert"], "on-call");
+    assert_eq!(fired["metric"], "lag");
+    assert!(fired["value"].as_f64().unwrap() > 20.0, "{fired}");
+    assert_eq!(fired["messages"].as_array().unwrap().len(), 3, "{fired}");
+    let at = fired["at"].as_u64().unwrap();
+    assert!((14_000..=18_000).contains(&at), "fired at {at}");
+    assert!(
+        firing["markers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["label"] == "alert fired" && m["detail"] == "on-call" && m["at"] == at),
+        "{}",
+        firing["markers"]
+    );
+    let rule = &firing["metrics"]["alerts"][0];
+    assert_eq!(
+        (
+            rule["alert"].clone(),
+            rule["firing"].clone(),
+            rule["above"].clone(),
+            rule["for_ms"].clone()
+        ),
+        (json!("on-call"), json!(true), json!(20.0), json!(2000))
+    );
+
+    let end = client.seek(40_000).await;
+    assert!(
+        end["markers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["label"] == "alert resolved"),
+        "{}",
+        end["markers"]
+    );
+    assert_eq!(end["metrics"]["alerts"][0]["firing"], false);
+    assert_eq!(
+        goal_states(&end),
+        vec![
+            ("caught".to_owned(), "met".to_owned()),
+            ("quiet".to_owned(), "met".to_owned()),
+            ("one-rule".to_owned(), "met".to_owned()),
+        ]
+    );
+}

@@ -881,4 +881,93 @@ mod goal_kinds {
         );
         assert!(status.at.is_some_and(|at| at < 20_000));
     }
+
+    /// The alerting goals on alert-rules: a rule that never fires misses the slowdown, a rule that fires
+    /// on a healthy system is noise, a second rule switched on breaks "one rule", and each reason says
+    /// what happened when.
+    #[test]
+    fn alerting_goals_judge_when_rules_fire() {
+        let catalog = Catalog::bundled();
+        let exercise = catalog.get("alert-rules").expect("alert-rules");
+        let run = |choices: &[(&str, &str)]| {
+            let choices: Choices = choices
+                .iter()
+                .map(|(k, o)| ((*k).to_owned(), (*o).to_owned()))
+                .collect();
+            run_exercise(&exercise, &choices, &[], exercise.default_seed).expect("runs")
+        };
+        let state = |outcome: &eda_playground::exercise::runner::RunOutcome, id: &str| {
+            let goal = outcome.goals.iter().find(|g| g.id == id).unwrap();
+            (goal.state, goal.reason.clone().unwrap_or_default(), goal.at)
+        };
+
+        let default = run(&[]);
+        let (caught, reason, at) = state(&default, "caught");
+        assert_eq!(caught, GoalState::Broken);
+        assert_eq!(reason, "the slow down at 12 s fired no alert within 8 s");
+        assert_eq!(at, Some(20_000));
+        assert_eq!(state(&default, "quiet").0, GoalState::Met);
+
+        let noisy = run(&[
+            ("on-call-metric", "lag"),
+            ("on-call-above", "0"),
+            ("on-call-for", "0"),
+        ]);
+        let (quiet, reason, at) = state(&noisy, "quiet");
+        assert_eq!(quiet, GoalState::Broken);
+        assert!(
+            reason.starts_with("on-call fired at 0.2 s with no incident in the 8 s before"),
+            "{reason}"
+        );
+        assert_eq!(at, Some(250));
+        assert_eq!(
+            state(&noisy, "caught").0,
+            GoalState::Met,
+            "someone is awake already"
+        );
+
+        let late = run(&[
+            ("on-call-metric", "lag"),
+            ("on-call-above", "20"),
+            ("on-call-for", "10000"),
+        ]);
+        assert_eq!(state(&late, "caught").0, GoalState::Broken);
+
+        let solved = run(&[
+            ("on-call-metric", "lag"),
+            ("on-call-above", "20"),
+            ("on-call-for", "2000"),
+        ]);
+        assert!(solved.all_met(), "{:?}", solved.goals);
+
+        // A second rule switched on: "one rule does it" breaks, from the start.
+        let text = eda_playground::exercise::BUNDLED
+            .iter()
+            .find(|(name, _)| *name == "alert-rules.toml")
+            .unwrap()
+            .1
+            .replace(
+                "[chaos]",
+                "[[scenario.alerts]]\nname = \"backup\"\nmetric = \"error_rate\"\nconsumer = \"fulfilment\"\nabove = 5\n\n[chaos]",
+            );
+        let two = parse_text(&text).expect("loads");
+        let outcome = run_exercise(&two, &Choices::new(), &[], two.default_seed).unwrap();
+        let rules = outcome.goals.iter().find(|g| g.id == "one-rule").unwrap();
+        assert_eq!(rules.state, GoalState::Broken);
+        assert_eq!(
+            rules.reason.as_deref(),
+            Some("2 alert rules are switched on; at most 1 may be")
+        );
+
+        // An incident label no fault has is refused when the file loads.
+        let text = text.replace("incidents = [\"slow down\", \"pause\"], within_ms = 8000 }\n\n[[goals]]\nid = \"quiet\"", "incidents = [\"slowdown\"], within_ms = 8000 }\n\n[[goals]]\nid = \"quiet\"");
+        let error = parse_text(&text).expect_err("refused");
+        assert_eq!(error.field, "goals[0].check.incidents", "{error}");
+        assert!(
+            error.message.contains(
+                "\"slowdown\" is not a fault label; expected one of: crash, pause, slow down"
+            ),
+            "{error}"
+        );
+    }
 }

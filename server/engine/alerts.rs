@@ -72,6 +72,17 @@ impl AlertMetric {
     }
 }
 
+/// A rule and its state, in the metrics: the page draws the rule on its consumer, red while it fires.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertMetrics {
+    pub alert: Arc<str>,
+    pub consumer: ConsumerId,
+    pub metric: AlertMetric,
+    pub above: f64,
+    pub for_ms: Millis,
+    pub firing: bool,
+}
+
 /// A rule's state in a running world.
 #[derive(Debug, Clone)]
 pub(crate) struct AlertState {
@@ -108,6 +119,20 @@ impl World {
         }
     }
 
+    pub(crate) fn alert_metrics(&self) -> Vec<AlertMetrics> {
+        self.alerts
+            .iter()
+            .map(|a| AlertMetrics {
+                alert: a.name.clone(),
+                consumer: a.consumer,
+                metric: a.spec.metric,
+                above: a.spec.above,
+                for_ms: a.spec.for_ms,
+                firing: a.firing,
+            })
+            .collect()
+    }
+
     /// One scrape: every rule sees the metrics of this instant.
     pub(crate) fn check_alerts(&mut self) {
         let metrics = self.metrics();
@@ -120,21 +145,34 @@ impl World {
                 let since = *alert.above_since.get_or_insert(now);
                 if !alert.firing && now - since >= alert.spec.for_ms {
                     alert.firing = true;
-                    events.push((alert.name.clone(), alert.consumer, value, true));
+                    events.push((
+                        alert.name.clone(),
+                        alert.consumer,
+                        alert.spec.metric,
+                        value,
+                        true,
+                    ));
                 }
             } else {
                 alert.above_since = None;
                 if alert.firing {
                     alert.firing = false;
-                    events.push((alert.name.clone(), alert.consumer, value, false));
+                    events.push((
+                        alert.name.clone(),
+                        alert.consumer,
+                        alert.spec.metric,
+                        value,
+                        false,
+                    ));
                 }
             }
         }
-        for (alert, consumer, value, fired) in events {
+        for (alert, consumer, metric, value, fired) in events {
             let kind = if fired {
                 TraceKind::AlertFired {
                     alert,
                     consumer,
+                    metric,
                     value,
                     messages: self.oldest_waiting(consumer),
                 }
@@ -142,6 +180,7 @@ impl World {
                 TraceKind::AlertResolved {
                     alert,
                     consumer,
+                    metric,
                     value,
                 }
             };

@@ -73,6 +73,9 @@ pub struct Metrics {
     pub streams: Vec<StreamMetrics>,
     pub producers: Vec<ProducerMetrics>,
     pub consumers: Vec<ConsumerMetrics>,
+    /// The enabled alert rules and whether each is firing; left out of a scenario without any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<super::alerts::AlertMetrics>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -379,6 +382,7 @@ impl World {
                     }
                 })
                 .collect(),
+            alerts: self.alert_metrics(),
         }
     }
 

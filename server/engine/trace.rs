@@ -368,6 +368,7 @@ pub enum TraceKind {
     AlertFired {
         alert: Arc<str>,
         consumer: ConsumerId,
+        metric: super::alerts::AlertMetric,
         value: f64,
         messages: Vec<MessageId>,
     },
@@ -375,6 +376,7 @@ pub enum TraceKind {
     AlertResolved {
         alert: Arc<str>,
         consumer: ConsumerId,
+        metric: super::alerts::AlertMetric,
         value: f64,
     },
     /// The trace buffer was full and the driver had not drained it; events were not kept.

@@ -11,6 +11,7 @@ macro_rules! bundled {
 }
 
 bundled![
+    "alert-rules.toml",
     "competing-consumers.toml",
     "contract-testing.toml",
     "correlation-journey.toml",

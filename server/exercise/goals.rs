@@ -17,6 +17,7 @@ use crate::engine::{
 };
 
 use super::Exercise;
+use super::alert_goals::{AlertCheck, AlertWatch};
 use super::bill::{self, Bill, BillCheck, Prices};
 use crate::engine::routing::topic_matches;
 
@@ -119,6 +120,21 @@ pub enum Goal {
         event_types: Vec<String>,
         schema_versions: Vec<u32>,
     },
+    /// Every incident (a fault labelled one of `incidents`, such as "slow down" or "pause", made by
+    /// the exercise's schedule, a proof's chaos or a person) is followed within `within_ms` by an
+    /// alert firing.
+    AlertsCatchIncidents {
+        incidents: Vec<String>,
+        within_ms: Millis,
+    },
+    /// No alert fires unless an incident labelled one of `incidents` began at most `within_ms`
+    /// before it: a rule that fires on a healthy system is noise.
+    NoFalseAlarms {
+        incidents: Vec<String>,
+        within_ms: Millis,
+    },
+    /// At most `max` alert rules are switched on.
+    MaxAlertRules { max: u32 },
 }
 
 impl Goal {
@@ -153,7 +169,11 @@ impl Goal {
             MaxRetries { consumer, .. } => {
                 consumer.iter().map(|c| ("consumer", c.as_str())).collect()
             }
-            MaxCost { .. } | MaxStorage { .. } => Vec::new(),
+            MaxCost { .. }
+            | MaxStorage { .. }
+            | AlertsCatchIncidents { .. }
+            | NoFalseAlarms { .. }
+            | MaxAlertRules { .. } => Vec::new(),
             Compensated {
                 consumer,
                 applied_by,
@@ -255,6 +275,8 @@ pub struct GoalTracker {
     routing_keys: Vec<Option<Arc<str>>>,
     /// The scenario's consumers by index, for reasons a person reads.
     consumer_names: Vec<String>,
+    /// Incidents and alerts fired, for the alerting goals.
+    alerts: AlertWatch,
 }
 
 impl GoalTracker {
@@ -340,6 +362,7 @@ impl GoalTracker {
                 .iter()
                 .map(|p| p.routing_key.as_deref().map(Arc::from))
                 .collect(),
+            alerts: AlertWatch::new(scenario),
         }
     }
 
@@ -352,6 +375,7 @@ impl GoalTracker {
     }
 
     fn observe_one(&mut self, event: &TraceEvent) {
+        self.alerts.observe(event);
         let at = event.at;
         match &event.kind {
             TraceKind::Published {
@@ -736,6 +760,21 @@ impl GoalTracker {
             })
         };
         let consumer = resolved.consumer;
+        if let Some(check) = self.alerts.check(&spec.check, end, finished) {
+            return match check {
+                AlertCheck::Met => Verdict::Met,
+                AlertCheck::Pending => Verdict::Pending(None),
+                AlertCheck::Broken {
+                    at,
+                    message,
+                    reason,
+                } => Verdict::Broken(Break {
+                    at,
+                    message,
+                    reason,
+                }),
+            };
+        }
         if let Some(bill) = &ctx.bill
             && let Some(check) = bill::check(&spec.check, consumer, bill, finished)
         {
@@ -760,6 +799,10 @@ impl GoalTracker {
             | Goal::MaxStorage { .. }
             | Goal::MaxInstances { .. }
             | Goal::MaxRetries { .. } => Verdict::Pending(None),
+            // Decided by the alert watch above.
+            Goal::AlertsCatchIncidents { .. }
+            | Goal::NoFalseAlarms { .. }
+            | Goal::MaxAlertRules { .. } => Verdict::Pending(None),
             Goal::ExactlyOnce { .. } | Goal::NoLoss { .. } => {
                 if !finished {
                     return Verdict::Pending(None);

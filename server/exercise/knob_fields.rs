@@ -141,6 +141,7 @@ fn entity_fields<'a>(
         KnobTarget::Consumer(name) => ("consumers", name),
         KnobTarget::Producer(name) => ("producers", name),
         KnobTarget::Channel(name) => ("channels", name),
+        KnobTarget::Alert(name) => ("alerts", name),
     };
     let entity = json
         .get_mut(list)

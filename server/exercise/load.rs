@@ -162,6 +162,9 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
                 format!("{:?} is used twice; expected unique goal ids", goal.id),
             ));
         }
+        if let Err((field, reason)) = super::alert_goals::check_goal(&goal.check) {
+            return Err(fail(&format!("goals[{i}].check.{field}"), reason));
+        }
         for (role, name) in goal.check.references() {
             let known = if role == "producer" {
                 scenario.producers.iter().any(|p| p.name == name)
@@ -293,6 +296,7 @@ fn names(scenario: &crate::engine::Scenario, kind: &str) -> String {
     let list: Vec<&str> = match kind {
         "producer" => scenario.producers.iter().map(|p| p.name.as_str()).collect(),
         "channel" => scenario.channels.iter().map(|c| c.name.as_str()).collect(),
+        "alert" => scenario.alerts.iter().map(|a| a.name.as_str()).collect(),
         _ => scenario.consumers.iter().map(|c| c.name.as_str()).collect(),
     };
     if list.is_empty() {
@@ -318,23 +322,26 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
             spec.consumer.clone().map(KnobTarget::Consumer),
             spec.producer.clone().map(KnobTarget::Producer),
             spec.channel.clone().map(KnobTarget::Channel),
+            spec.alert.clone().map(KnobTarget::Alert),
         ];
         let mut given = targets.into_iter().flatten();
         let (Some(target), None) = (given.next(), given.next()) else {
             return Err(fail(
                 field,
-                "expected exactly one of `consumer`, `producer` or `channel`".to_owned(),
+                "expected exactly one of `consumer`, `producer`, `channel` or `alert`".to_owned(),
             ));
         };
         let (kind, name) = match &target {
             KnobTarget::Consumer(n) => ("consumer", n),
             KnobTarget::Producer(n) => ("producer", n),
             KnobTarget::Channel(n) => ("channel", n),
+            KnobTarget::Alert(n) => ("alert", n),
         };
         let exists = match &target {
             KnobTarget::Consumer(n) => scenario.consumers.iter().any(|c| &c.name == n),
             KnobTarget::Producer(n) => scenario.producers.iter().any(|p| &p.name == n),
             KnobTarget::Channel(n) => scenario.channels.iter().any(|c| &c.name == n),
+            KnobTarget::Alert(n) => scenario.alerts.iter().any(|a| &a.name == n),
         };
         if !exists {
             return Err(fail(
@@ -384,7 +391,7 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
                 values
                     .into_iter()
                     .map(|value| KnobOptionSpec {
-                        id: Some(value.to_string()),
+                        id: Some(number_text(&value)),
                         label: Some(range_label(&value, spec.unit.as_deref())),
                         value: Some(value),
                     })
@@ -492,12 +499,22 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
 /// "3 instances", "1 instance", "250 ms": a range's value with its unit, which is written in the plural;
 /// one of a word longer than an abbreviation drops its final "s".
 fn range_label(value: &serde_json::Value, unit: Option<&str>) -> String {
+    let number = number_text(value);
     match unit {
-        None => value.to_string(),
+        None => number,
         Some(unit) if value.as_f64() == Some(1.0) && unit.len() > 3 => {
-            format!("{value} {}", unit.strip_suffix('s').unwrap_or(unit))
+            format!("{number} {}", unit.strip_suffix('s').unwrap_or(unit))
         }
-        Some(unit) => format!("{value} {unit}"),
+        Some(unit) => format!("{number} {unit}"),
+    }
+}
+
+/// A range's value as a person writes it: a whole number of a decimal field without its ".0", so the
+/// option ids of a threshold read "20", as the ids of a count do.
+fn number_text(value: &serde_json::Value) -> String {
+    match value.as_f64() {
+        Some(v) if value.is_f64() && v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+        _ => value.to_string(),
     }
 }
 

@@ -23,6 +23,7 @@
 //! - `prove`: a Design over many seeded chaos runs: pass rate per goal, shrunk counterexamples.
 //! - `check`: the `check` subcommand: every exercise, default and solution, many seeds.
 //! - `schema`: the `schema` subcommand: the JSON Schema of the format.
+pub mod alert_goals;
 pub mod asyncapi;
 pub mod bill;
 pub mod brokers;

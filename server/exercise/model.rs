@@ -147,6 +147,9 @@ pub struct KnobSpec {
     /// The channel whose field this is (kind, partitions, durable, ...): restarts the run.
     #[serde(default)]
     pub channel: Option<String>,
+    /// The alert rule whose field this is (metric, above, for_ms, enabled): restarts the run.
+    #[serde(default)]
+    pub alert: Option<String>,
     /// The field's name, as in the scenario, or a path into a table field
     /// (`retry.max_attempts`).
     pub field: String,
@@ -228,6 +231,8 @@ pub enum KnobTarget {
     Consumer(String),
     Producer(String),
     Channel(String),
+    /// One of the scenario's alert rules, by name.
+    Alert(String),
 }
 
 /// A checked knob.

@@ -25,6 +25,10 @@ pub const MAX_EVENTS_PER_FRAME: usize = 1_000;
 /// so the undrained trace stays small.
 const ADVANCE_CHUNK_MS: Millis = 1_000;
 
+/// Alert firings and resolutions drawn on the timeline; past it a flapping rule's further changes are
+/// only in the log, and the timeline stays readable (and small in every snapshot).
+pub const MAX_ALERT_MARKERS: usize = 200;
+
 /// Why a client's request was refused: a protocol error code and a text for the learner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -81,6 +85,8 @@ pub struct Run {
     message_cap: u64,
     /// Faults and changes on the timeline. Bounded by the scenario's faults plus the logged commands.
     markers: Vec<Marker>,
+    /// Markers of alerts so far, held to MAX_ALERT_MARKERS.
+    alert_markers: usize,
     /// Markers not yet sent in a frame start here.
     markers_sent: usize,
     /// Events since the last frame, at most [`MAX_EVENTS_PER_FRAME`].
@@ -148,6 +154,7 @@ impl Run {
             recent_cap: recent_cap.max(1),
             message_cap,
             markers: Vec::new(),
+            alert_markers: 0,
             markers_sent: 0,
             pending: Vec::new(),
             overflowed: false,
@@ -565,11 +572,27 @@ impl Run {
         }
         self.tracker.observe(&events);
         for event in &events {
-            if let TraceKind::Fault { label, command } = &event.kind {
+            let marker = match &event.kind {
+                TraceKind::Fault { label, command } => Some((*label, target_of(command))),
+                // An alert firing or resolving is on the timeline too: when someone was woken.
+                TraceKind::AlertFired { alert, .. } | TraceKind::AlertResolved { alert, .. }
+                    if self.alert_markers < MAX_ALERT_MARKERS =>
+                {
+                    self.alert_markers += 1;
+                    let label = if matches!(event.kind, TraceKind::AlertFired { .. }) {
+                        "alert fired"
+                    } else {
+                        "alert resolved"
+                    };
+                    Some((label, alert.to_string()))
+                }
+                _ => None,
+            };
+            if let Some((label, detail)) = marker {
                 self.markers.push(Marker {
                     at: event.at,
                     label,
-                    detail: target_of(command),
+                    detail,
                 });
             }
         }

@@ -180,15 +180,18 @@ fn knobs_with_notes(exercise: &Exercise) -> Vec<serde_json::Value> {
         .knobs
         .iter()
         .map(|knob| {
+            // An alert rule is the monitoring's setting, not a broker's: it has no broker note.
             let target = match knob.target {
-                KnobTarget::Consumer(_) => NoteTarget::Consumer,
-                KnobTarget::Producer(_) => NoteTarget::Producer,
-                KnobTarget::Channel(_) => NoteTarget::Channel,
+                KnobTarget::Consumer(_) => Some(NoteTarget::Consumer),
+                KnobTarget::Producer(_) => Some(NoteTarget::Producer),
+                KnobTarget::Channel(_) => Some(NoteTarget::Channel),
+                KnobTarget::Alert(_) => None,
             };
             let mut value = serde_json::to_value(knob).unwrap_or_default();
-            if let (Some(fields), Some(note)) =
-                (value.as_object_mut(), brokers::note(target, &knob.field))
-            {
+            if let (Some(fields), Some(note)) = (
+                value.as_object_mut(),
+                target.and_then(|target| brokers::note(target, &knob.field)),
+            ) {
                 fields.insert(
                     "brokers".to_owned(),
                     serde_json::to_value(note).unwrap_or_default(),

@@ -84,7 +84,7 @@ export class EventLog {
 
   matches(ev, needle) {
     if (!needle) return true;
-    const id = ev.message ?? ev.request;
+    const id = ev.message ?? ev.request ?? ev.messages?.[0]; // an alert links the oldest message waiting
     if (id && id.startsWith(needle)) return true;
     if (ev.key && ev.key.toLowerCase().includes(needle)) return true;
     const msg = id && this.store.message(id);
@@ -133,7 +133,7 @@ export class EventLog {
 
 
   row(ev, names) {
-    const id = ev.message ?? ev.request;
+    const id = ev.message ?? ev.request ?? ev.messages?.[0]; // an alert links the oldest message waiting
     const msg = id ? this.store.message(id) : null;
     const cls = classOf(ev);
     const li = h("li", { dataset: id ? { message: id } : {}, class: id && id === this.selected ? "is-selected" : null },

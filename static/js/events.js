@@ -15,8 +15,11 @@ const CLASS = {
   out_of_order: "order", stale_overwrite: "order", gap_skipped: "order", late_reply: "order",
   dropped: "lost", publish_failed: "lost", records_missed: "lost",
   fault: "fault", instance_crashed: "fault", broker_down: "fault", link_changed: "fault",
-  trace_overflow: "lost",
+  trace_overflow: "lost", alert_fired: "fault", alert_resolved: "ok",
 };
+
+/** How the page names an alert rule's metric: in the log and on the consumer's design line. */
+export const ALERT_METRIC = { lag: "lag", dead_letters: "dead letters", retry_rate: "retries/s", error_rate: "failures/s" };
 
 export function classOf(ev) {
   // A learner's design change is a choice, not a fault.
@@ -40,6 +43,7 @@ export function tagOf(ev) {
     case "stale_overwrite": return "STALE WRITE";
     case "instance_crashed": return "CRASH";
     case "fault": return ev.command?.kind === "set_design" ? "design" : "fault";
+    case "alert_fired": return "ALERT";
     default: return ev.type.replaceAll("_", " ");
   }
 }
@@ -185,6 +189,8 @@ export function describe(ev, names, msg) {
     case "checkpoint_saved": return `${names.consumer(ev.consumer)} saved a checkpoint at [${ev.offsets.join(", ")}]`;
     case "rebuild_started": return `${names.consumer(ev.consumer)} rebuilds its read model${ev.from_checkpoint ? " from its checkpoint" : " from the start"}`;
     case "trace_overflow": return `${ev.missed} events were not kept`;
+    case "alert_fired": return `alert ${ev.alert} fired: ${names.consumer(ev.consumer)}'s ${ALERT_METRIC[ev.metric] ?? ev.metric} is ${+ev.value.toFixed(2)}${ev.messages?.length ? "; the oldest waiting message opens from here" : ""}`;
+    case "alert_resolved": return `alert ${ev.alert} resolved: ${names.consumer(ev.consumer)}'s ${ALERT_METRIC[ev.metric] ?? ev.metric} is back to ${+ev.value.toFixed(2)}`;
     default: return ev.type.replaceAll("_", " ");
   }
 }

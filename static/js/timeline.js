@@ -61,8 +61,11 @@ export class Timeline {
       this.markerKey = key;
       this.markers.replaceChildren(...st.markers.map((m) => {
         const who = ORIGIN_TEXT[m.origin];
-        const title = `${fmtMs(m.at)}: ${m.label}${m.detail ? ` on ${m.detail}` : ""}${who ? ` (${m.origin === "exercise" ? who : `by ${who}`})` : ""}${m.at > st.at ? ", later in the run: a fork from here leaves it out" : ""}`;
-        const kind = m.label === "change design" ? " marker--design" : m.origin === "exercise" ? " marker--exercise" : "";
+        const what = m.label.startsWith("alert") ? `alert ${m.detail} ${m.label.slice(6)}`
+          : `${m.label}${m.detail ? ` on ${m.detail}` : ""}${who ? ` (${m.origin === "exercise" ? who : `by ${who}`})` : ""}`;
+        const title = `${fmtMs(m.at)}: ${what}${m.at > st.at ? ", later in the run: a fork from here leaves it out" : ""}`;
+        const kind = m.label.startsWith("alert") ? ` marker--alert${m.label === "alert resolved" ? " marker--resolved" : ""}`
+          : m.label === "change design" ? " marker--design" : m.origin === "exercise" ? " marker--exercise" : "";
         const el = h("span", { class: `marker${kind}${m.at > st.at ? " marker--ahead" : ""}`, title });
         el.style.left = `${(100 * m.at) / max}%`;
         return el;

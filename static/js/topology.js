@@ -3,6 +3,7 @@
 // snapshot or resize; `update` changes numbers, bars, instances and cursors in place on every frame.
 import { s } from "./dom.js";
 import { fitText, fitFirst, fitSpans } from "./fit.js";
+import { ALERT_METRIC } from "./events.js";
 
 /** Preferred node widths; on a narrow stage they shrink together (see `columns`). */
 let PRODUCER_W = 124;
@@ -423,7 +424,9 @@ export class TopologyView {
    * width with an ellipsis; the whole line is in the tooltip. Redrawn only when the line changes. */
   drawDesign(ref, view, design) {
     const fields = new Set(this.knobs.filter((k) => k.target?.kind === "consumer" && k.target.name === view.name).map((k) => k.field.split(".")[0]));
-    const tags = [...designTags(design, fields), ...this.builtTags(view.name)];
+    const alerts = this.alertTags(view);
+    if (alerts.some((a) => a.knob)) fields.add("alert");
+    const tags = [...designTags(design, fields), ...this.builtTags(view.name), ...alerts];
     tags.sort((a, b) => Number(fields.has(b.field)) - Number(fields.has(a.field)));
     const full = tags.map((t) => t.text).join(" · ");
     if (full === ref.designText) return;
@@ -432,7 +435,8 @@ export class TopologyView {
     text.replaceChildren();
     const fits = () => text.getComputedTextLength() <= ref.designWidth;
     for (const [i, tag] of tags.entries()) {
-      const span = s("tspan", { class: fields.has(tag.field) ? "node__tag node__tag--knob" : "node__tag" }, `${i ? " · " : ""}${tag.text}`);
+      const cls = tag.firing ? "node__tag node__tag--firing" : fields.has(tag.field) ? "node__tag node__tag--knob" : "node__tag";
+      const span = s("tspan", { class: cls }, `${i ? " · " : ""}${tag.text}`);
       text.append(span);
       if (fits()) continue;
       // Too long: this tag gives way to an ellipsis (the first one is cut, so the line never starts empty).
@@ -448,6 +452,17 @@ export class TopologyView {
       break;
     }
     text.append(s("title", {}, `Design of ${view.name}: ${full}`));
+  }
+
+  /** The alert rules on a consumer, as a design tag each ("alert lag > 20 for 2 s"), marked firing while
+   * they fire; a rule a knob sets is highlighted like any knob's field. */
+  alertTags(view) {
+    return (this.metrics?.alerts ?? []).filter((a) => a.consumer === view.id).map((a) => ({
+      field: "alert",
+      knob: this.knobs.some((k) => k.target?.kind === "alert" && k.target.name === a.alert),
+      firing: a.firing,
+      text: `${a.firing ? "ALERT FIRING" : "alert"} ${ALERT_METRIC[a.metric] ?? a.metric} > ${a.above}${a.for_ms ? ` for ${a.for_ms / 1000} s` : ""}`,
+    }));
   }
 
   /** Tags for the consumer's restart knobs, whose fields the running design does not carry (a topic
@@ -530,6 +545,7 @@ export class TopologyView {
     if (ref.compact && (flags.length || up < cm.instances.length)) ref.biz.append(s("tspan", { class: "biz--warn" }, ` · ${status}`));
     fitSpans(ref.biz, ref.width);
     ref.g.classList.toggle("node--alarm", b.duplicate_effects > 0 || b.stale_overwrites > 0 || lost > 0);
+    ref.g.classList.toggle("node--alerting", (this.metrics?.alerts ?? []).some((a) => a.consumer === cm.consumer && a.firing));
     this.drawDesign(ref, view, cm.design);
     // Instances: a square each, filled when up, dashed red with a cross when crashed. A compact node
     // shows them on its title line, right-aligned, and its status after the business line.
