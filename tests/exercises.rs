@@ -970,4 +970,123 @@ mod goal_kinds {
             "{error}"
         );
     }
+
+    fn bundled_text(name: &str) -> String {
+        eda_playground::exercise::BUNDLED
+            .iter()
+            .find(|(file, _)| *file == name)
+            .unwrap()
+            .1
+            .to_owned()
+    }
+
+    fn run_with(
+        exercise: &eda_playground::exercise::Exercise,
+        choices: &[(&str, &str)],
+    ) -> eda_playground::exercise::RunOutcome {
+        let choices: Choices = choices
+            .iter()
+            .map(|(k, o)| ((*k).to_owned(), (*o).to_owned()))
+            .collect();
+        run_exercise(exercise, &choices, &[], exercise.default_seed).expect("runs")
+    }
+
+    fn goal(outcome: &eda_playground::exercise::RunOutcome, id: &str) -> (GoalState, String) {
+        let goal = outcome.goals.iter().find(|g| g.id == id).unwrap();
+        (goal.state, goal.reason.clone().unwrap_or_default())
+    }
+
+    #[test]
+    fn release_goals_judge_what_the_pipeline_let_through() {
+        let catalog = Catalog::bundled();
+        let exercise = catalog.get("contract-testing").expect("contract-testing");
+        // invoicing's contract asks for nothing: the rename ships and invoicing fails on it.
+        let default = run_with(&exercise, &[]);
+        let (state, reason) = goal(&default, "rename-blocked");
+        assert_eq!(state, GoalState::Broken);
+        assert_eq!(
+            reason,
+            "orders's release \"rename total\" shipped: no consumer's contract caught the breaking change"
+        );
+        assert_eq!(goal(&default, "gift-wrap-ships").0, GoalState::Met);
+        assert_eq!(goal(&default, "invoiced").0, GoalState::Broken);
+        // A closed contract stops the harmless release too, and says which clause.
+        let strict = run_with(
+            &exercise,
+            &[("invoicing-total", "yes"), ("invoicing-closed", "yes")],
+        );
+        let (state, reason) = goal(&strict, "gift-wrap-ships");
+        assert_eq!(state, GoalState::Broken);
+        assert!(
+            reason.contains("invoicing's contract allows no field it does not name, and the release sends `address`"),
+            "{reason}"
+        );
+        assert_eq!(goal(&strict, "rename-blocked").0, GoalState::Met);
+        let solved = run_with(
+            &exercise,
+            &[("invoicing-total", "yes"), ("invoicing-currency", "yes")],
+        );
+        assert!(solved.all_met(), "{:?}", solved.goals);
+    }
+
+    #[test]
+    fn the_registry_goal_reads_the_mode_the_design_chose() {
+        let catalog = Catalog::bundled();
+        let exercise = catalog.get("schema-evolution").expect("schema-evolution");
+        let none = run_with(
+            &exercise,
+            &[
+                ("registry-mode", "none"),
+                ("web-shop-v2-at", "8000"),
+                ("billing-v2-at", "24000"),
+            ],
+        );
+        let (state, reason) = goal(&none, "registry");
+        assert_eq!(state, GoalState::Broken);
+        assert!(reason.contains("mode NONE"), "{reason}");
+        assert_eq!(goal(&none, "billing").0, GoalState::Met);
+        // The default BACKWARD refuses v2: the refused orders never reach billing.
+        let default = run_with(&exercise, &[]);
+        let (state, reason) = goal(&default, "billing");
+        assert_eq!(state, GoalState::Broken);
+        assert!(reason.contains("never reached billing"), "{reason}");
+        assert_eq!(goal(&default, "registry").0, GoalState::Met);
+    }
+
+    #[test]
+    fn releases_contracts_and_registries_are_checked_when_the_file_loads() {
+        let contract = bundled_text("contract-testing.toml");
+        let bad_release = contract.replace("release = \"gift wrap\"", "release = \"gift-wrap\"");
+        let error = parse_text(&bad_release).expect_err("refused");
+        assert_eq!(error.field, "goals[0].check.release", "{error}");
+        assert!(
+            error
+                .message
+                .contains("orders has no release named \"gift-wrap\"; expected one of: gift wrap, rename total"),
+            "{error}"
+        );
+        let stranger = contract.replacen(
+            "name = \"shipping\"\nevent_type",
+            "name = \"shiping\"\nevent_type",
+            1,
+        );
+        let error = parse_text(&stranger).expect_err("refused");
+        assert_eq!(error.field, "scenario.contracts[1].name", "{error}");
+        assert!(
+            error.message.contains("no consumer named \"shiping\""),
+            "{error}"
+        );
+
+        let evolution = bundled_text("schema-evolution.toml");
+        let undeclared = evolution.replace("version = 2\nschema", "version = 3\nschema");
+        let error = parse_text(&undeclared).expect_err("refused");
+        assert_eq!(error.field, "scenario.channels[0].registry", "{error}");
+        assert!(
+            error
+                .message
+                .contains("web-shop publishes OrderPlaced v2 here, which has no schema"),
+            "{error}"
+        );
+        assert!(error.line > 0);
+    }
 }

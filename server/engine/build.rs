@@ -9,6 +9,7 @@ use super::ids::{ConsumerId, ProducerId, QueueId};
 use super::network::Link;
 use super::producer::Producer;
 use super::queue::QueueState;
+use super::registry::RegistryState;
 use super::rng::SimRng;
 use super::scenario::{ChannelKind, ProducerSpec, Scenario};
 use super::scheduler::Scheduler;
@@ -36,6 +37,8 @@ impl World {
             consumers: Vec::new(),
             faults: scenario.faults.clone(),
             alerts: Vec::new(),
+            schemas: scenario.schemas.clone(),
+            contracts: scenario.contracts.clone(),
             broker_up: true,
             next_tag: 0,
             deliveries: 0,
@@ -60,6 +63,7 @@ impl World {
                 stream,
                 reply_for: None,
                 last_message: None,
+                registry: spec.registry.as_ref().map(RegistryState::new),
             });
         }
         let link_for =
@@ -158,8 +162,33 @@ impl World {
                 world.rebalance(ConsumerId(consumer as u16));
             }
         }
+        world.preregister_schemas(scenario);
+        world.schedule_releases();
         world.start_alerts(&scenario.alerts);
         Ok(world)
+    }
+
+    /// The versions in use when the run begins are in their channel's registry already: the
+    /// producers' starting versions and the consumers' follow-up events.
+    fn preregister_schemas(&mut self, scenario: &Scenario) {
+        let in_use = scenario
+            .producers
+            .iter()
+            .map(|p| (&p.channel, &p.event_type, p.schema_version))
+            .chain(
+                scenario
+                    .consumers
+                    .iter()
+                    .flat_map(|c| &c.emits)
+                    .map(|e| (&e.channel, &e.event_type, e.schema_version)),
+            );
+        for (channel, event_type, version) in in_use {
+            if let Some(channel) = self.channel_id(channel)
+                && let Some(registry) = self.channels[channel.index()].registry.as_mut()
+            {
+                registry.preregister(&Arc::from(event_type.as_str()), version);
+            }
+        }
     }
 
     fn add_queue(&mut self, queue: QueueState) -> QueueId {
@@ -189,5 +218,6 @@ fn console_spec(scenario: &Scenario) -> ProducerSpec {
         routing_key: None,
         delivery: Default::default(),
         request: None,
+        releases: Vec::new(),
     }
 }

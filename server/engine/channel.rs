@@ -20,6 +20,8 @@ pub(crate) struct Channel {
     pub(crate) reply_for: Option<ProducerId>,
     /// What `duplicate` publishes again.
     pub(crate) last_message: Option<MessageRef>,
+    /// The channel's schema registry, if it has one.
+    pub(crate) registry: Option<super::registry::RegistryState>,
 }
 
 impl World {

@@ -337,6 +337,16 @@ impl World {
         if !target.accepts_schema(message.schema_version) {
             return Attempt::Failed(FailureReason::UnknownSchemaVersion);
         }
+        if !target.spec.reads_fields.is_empty()
+            && let Some(fields) = message.payload.as_object()
+            && target
+                .spec
+                .reads_fields
+                .iter()
+                .any(|field| !fields.contains_key(field))
+        {
+            return Attempt::Failed(FailureReason::MissingField);
+        }
         if target.dependency_down {
             return Attempt::Failed(FailureReason::DependencyDown);
         }

@@ -9,7 +9,7 @@
 //!
 //! # Layout
 //! - `world`: the [`World`] and its driving API; the event loop.
-//! - `build`, `validate`: a world from a [`Scenario`], refusing bad values by field.
+//! - `build`, `validate`, `validate_evolution`: a world from a [`Scenario`], refusing bad values by field.
 //! - `scenario`, `design`, `command`: the serde data a scenario and a driver speak.
 //! - `channel`: routing a publish; `queue`: queues, topic subscriptions, acks, deadlines,
 //!   retries and dead letters; `stream`: partitioned logs and consumer groups.
@@ -22,6 +22,8 @@
 //!   `routing`: topic routing keys and subscription filters (AMQP topic semantics).
 //! - `alerts`: alert rules on a consumer's metric, checked on the virtual clock, firing and resolving
 //!   in the trace.
+//! - `registry`: a channel's schema registry and its compatibility modes; `releases`: producers and
+//!   consumers that change during the run, and the producer's pipeline that checks contracts.
 //! - `scheduler`, `rng`, `ids`, `message`, `trace`, `error`: the building blocks.
 pub mod alerts;
 mod build;
@@ -39,6 +41,8 @@ mod observe;
 mod producer;
 mod queue;
 mod rates;
+pub mod registry;
+pub mod releases;
 mod rng;
 pub mod routing;
 pub mod scenario;
@@ -47,6 +51,7 @@ mod stream;
 pub mod trace;
 mod usage;
 mod validate;
+mod validate_evolution;
 mod world;
 
 pub use alerts::{ALERT_CHECK_INTERVAL_MS, AlertMetric, AlertSpec};
@@ -68,6 +73,8 @@ pub use producer::{
 };
 pub use queue::{MAX_DEAD_LETTERS, MAX_QUEUE_DEPTH};
 pub use rates::RATE_WINDOW_MS;
+pub use registry::{Compatibility, EventSchema, RegistrySpec};
+pub use releases::{ConsumerRelease, ContractSpec, MAX_PIPELINE_PROBLEMS, ProducerRelease};
 pub use scenario::{LinkConditions, Scenario};
 pub use stream::partition_for_key;
 pub use trace::{DeadLetterReason, DropReason, FailureReason, TraceEvent, TraceKind};
@@ -77,4 +84,5 @@ pub use validate::{
     MAX_MESSAGES_PER_PRODUCER, MAX_NAME_LEN, MAX_PARTITIONS, MAX_PREFETCH, MAX_PRODUCERS,
     MAX_RATE_PER_SEC, MAX_RETENTION, MAX_SLOW_FACTOR,
 };
+pub use validate_evolution::{MAX_CONTRACTS, MAX_RELEASES, MAX_SCHEMAS};
 pub use world::{DEFAULT_MESSAGE_CAP, MAX_SCHEDULED_EVENTS, MAX_UNDRAINED_TRACE_EVENTS, World};

@@ -30,6 +30,9 @@ pub struct ChannelView {
     pub queues: Vec<QueueId>,
     /// Set when the channel carries a requester's replies.
     pub reply_for: Option<ProducerId>,
+    /// The compatibility mode of its schema registry, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<super::registry::Compatibility>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +131,11 @@ pub struct ProducerMetrics {
     pub timeouts: u64,
     pub late_replies: u64,
     pub produced_per_sec: f64,
+    /// The schema version it publishes now (a release may have changed it).
+    pub schema_version: u32,
+    /// Its latest release and what its pipeline made of it, once one was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release: Option<super::releases::ReleaseOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -212,6 +220,7 @@ impl World {
                     dead_letter: c.spec.dead_letter,
                     queues: c.queues.clone(),
                     reply_for: c.reply_for,
+                    registry: c.registry.as_ref().map(|r| r.compatibility),
                 })
                 .collect(),
             queues: self
@@ -349,6 +358,8 @@ impl World {
                     late_replies: p.stats.late_replies,
                     produced_per_sec: self
                         .rate(self.queues.len() * 4 + self.consumers.len() * 2 + i),
+                    schema_version: p.spec.schema_version,
+                    release: p.last_release.clone(),
                 })
                 .collect(),
             consumers: (0..self.consumers.len())

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::ids::{CorrelationId, MessageId, Millis, ProducerId};
 use super::message::{Message, MessageRef, Publisher};
 use super::network::{Link, Transit};
+use super::registry::Verdict;
 use super::scenario::{Delivery, ProducerSpec};
 use super::trace::{DropReason, TraceKind};
 use super::world::{Pending, Sender, StableHashMap, World};
@@ -54,6 +55,8 @@ pub(crate) struct Producer {
     /// Business keys this service committed to (its own database, or simply sent).
     pub(crate) orders: Vec<(Arc<str>, u64)>,
     pub(crate) stats: ProducerStats,
+    /// The outcome of its latest release, once one was due.
+    pub(crate) last_release: Option<super::releases::ReleaseOutcome>,
 }
 
 impl Producer {
@@ -71,6 +74,7 @@ impl Producer {
             pending_requests: StableHashMap::default(),
             orders: Vec::new(),
             stats: ProducerStats::default(),
+            last_release: None,
         }
     }
 
@@ -232,6 +236,9 @@ impl World {
 
     /// Sends a message towards the broker over the sender's link.
     pub(crate) fn publish(&mut self, message: MessageRef, from: Sender) {
+        if !self.registry_accepts(&message, from) {
+            return;
+        }
         self.record(TraceKind::Published {
             message: message.id,
             from: message.publisher,
@@ -271,6 +278,39 @@ impl World {
             }
             Transit::Lost => self.publish_refused(&message, from, DropReason::LinkLoss),
             Transit::Cut => self.publish_refused(&message, from, DropReason::LinkCut),
+        }
+    }
+
+    /// The sender's serializer registers the message's version with the channel's registry, if it
+    /// has one; a refused version is refused here, before anything leaves the service.
+    fn registry_accepts(&mut self, message: &MessageRef, from: Sender) -> bool {
+        let channel = message.channel.index();
+        let Some(registry) = self.channels[channel].registry.as_mut() else {
+            return true;
+        };
+        match registry.check(&self.schemas, &message.event_type, message.schema_version) {
+            Verdict::Known => true,
+            Verdict::Registered => {
+                self.record(TraceKind::SchemaRegistered {
+                    channel: message.channel,
+                    event_type: message.event_type.clone(),
+                    schema_version: message.schema_version,
+                });
+                true
+            }
+            Verdict::Refused(reason) => {
+                self.record(TraceKind::SchemaRefused {
+                    message: message.id,
+                    from: message.publisher,
+                    channel: message.channel,
+                    event_type: message.event_type.clone(),
+                    key: message.key.clone(),
+                    schema_version: message.schema_version,
+                    reason,
+                });
+                self.publish_refused(message, from, DropReason::SchemaRefused);
+                false
+            }
         }
     }
 

@@ -34,6 +34,12 @@ pub struct Scenario {
     /// Alert rules on the consumers' metrics, checked as the run goes.
     #[serde(default)]
     pub alerts: Vec<super::alerts::AlertSpec>,
+    /// Payload schemas by event type and version, which a channel's schema registry judges.
+    #[serde(default)]
+    pub schemas: Vec<super::registry::EventSchema>,
+    /// The consumers' contracts, which a producer's pipeline checks each release against.
+    #[serde(default)]
+    pub contracts: Vec<super::releases::ContractSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +81,9 @@ pub struct ChannelSpec {
     /// Streams: records kept per partition; older ones are removed.
     #[serde(default = "default_retention")]
     pub retention: u32,
+    /// A schema registry that judges each new version published here before accepting it.
+    #[serde(default)]
+    pub registry: Option<super::registry::RegistrySpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
@@ -150,6 +159,9 @@ pub struct ProducerSpec {
     /// Send each message as a request and wait for a reply.
     #[serde(default)]
     pub request: Option<RequestSpec>,
+    /// Changes it ships during the run, in order of time.
+    #[serde(default)]
+    pub releases: Vec<super::releases::ProducerRelease>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -290,6 +302,12 @@ pub struct ConsumerSpec {
     /// when left out; with `filter` too, both must match.
     #[serde(default)]
     pub filter_attributes: BTreeMap<String, AttributeMatch>,
+    /// Payload fields its code uses: a message without one of them fails, and retrying cannot help.
+    #[serde(default)]
+    pub reads_fields: Vec<String>,
+    /// Changes it ships during the run, in order of time.
+    #[serde(default)]
+    pub releases: Vec<super::releases::ConsumerRelease>,
 }
 
 /// One condition of an attribute filter policy.

@@ -41,6 +41,8 @@ pub enum DropReason {
     RetentionExceeded,
     /// The world has created as many messages as its cap allows.
     MessageCap,
+    /// The channel's schema registry refused the event's version.
+    SchemaRefused,
 }
 
 /// Why processing one message failed.
@@ -54,6 +56,8 @@ pub enum FailureReason {
     PoisonType,
     /// A schema version this consumer was not written for.
     UnknownSchemaVersion,
+    /// The payload lacks a field the consumer's code uses.
+    MissingField,
     DependencyDown,
     DependencyOverloaded,
 }
@@ -66,6 +70,7 @@ impl FailureReason {
             FailureReason::Malformed
                 | FailureReason::PoisonType
                 | FailureReason::UnknownSchemaVersion
+                | FailureReason::MissingField
         )
     }
 }
@@ -108,6 +113,41 @@ pub enum TraceKind {
         routing_key: Arc<str>,
         filter: Arc<str>,
         reason: Arc<str>,
+    },
+    /// A channel's schema registry accepted a version it had not seen, as its mode allows.
+    SchemaRegistered {
+        channel: ChannelId,
+        event_type: Arc<str>,
+        schema_version: u32,
+    },
+    /// A channel's schema registry refused a publish: its version breaks the compatibility mode.
+    /// `reason` says which rule and which field.
+    SchemaRefused {
+        message: MessageId,
+        from: Publisher,
+        channel: ChannelId,
+        event_type: Arc<str>,
+        key: Arc<str>,
+        schema_version: u32,
+        reason: Arc<str>,
+    },
+    /// A release went out: a producer's pipeline found every contract kept (`checked`), or it has
+    /// none to check, or a consumer shipped its change. `summary` says what changed.
+    ReleaseDeployed {
+        release: Arc<str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        producer: Option<ProducerId>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        consumer: Option<ConsumerId>,
+        summary: Arc<str>,
+        checked: bool,
+    },
+    /// A producer's pipeline went red: the release breaks a consumer's contract and stays out of
+    /// production. Each problem names the contract and the clause.
+    ReleaseBlocked {
+        release: Arc<str>,
+        producer: ProducerId,
+        problems: Vec<Arc<str>>,
     },
     /// A producer saved the business fact in its own database (dual write or outbox).
     DbCommitted {

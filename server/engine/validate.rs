@@ -26,7 +26,10 @@ pub const MAX_NAME_LEN: usize = 64;
 /// The longest delay, timeout or duration a scenario may use: one virtual day.
 pub const MAX_DURATION_MS: Millis = 86_400_000;
 
-fn err(field: impl Into<String>, reason: impl Into<String>) -> Result<(), ScenarioError> {
+pub(crate) fn err(
+    field: impl Into<String>,
+    reason: impl Into<String>,
+) -> Result<(), ScenarioError> {
     Err(ScenarioError::new(field, reason))
 }
 
@@ -40,14 +43,14 @@ fn probability(field: &str, value: f64) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-fn duration(field: &str, value: Millis) -> Result<(), ScenarioError> {
+pub(crate) fn duration(field: &str, value: Millis) -> Result<(), ScenarioError> {
     if value > MAX_DURATION_MS {
         return err(field, format!("must be at most {MAX_DURATION_MS} ms"));
     }
     Ok(())
 }
 
-fn name(field: &str, value: &str) -> Result<(), ScenarioError> {
+pub(crate) fn name(field: &str, value: &str) -> Result<(), ScenarioError> {
     if value.is_empty() || value.chars().count() > MAX_NAME_LEN {
         return err(field, format!("must be 1 to {MAX_NAME_LEN} characters"));
     }
@@ -354,7 +357,8 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
         duration(&format!("{field}.at_ms"), fault.at_ms)?;
         fault_references(&format!("{field}.fault"), &fault.fault, scenario)?;
     }
-    alerts(scenario)
+    alerts(scenario)?;
+    super::validate_evolution::releases_and_contracts(scenario)
 }
 
 /// Alert rules: at most [`MAX_ALERTS`], each named once, on a consumer that exists, with a finite

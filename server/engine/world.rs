@@ -126,6 +126,14 @@ pub(crate) enum Pending {
     ScheduledFault(usize),
     /// The alert rules are due for a check.
     AlertCheck,
+    ProducerRelease {
+        producer: ProducerId,
+        index: usize,
+    },
+    ConsumerRelease {
+        consumer: ConsumerId,
+        index: usize,
+    },
 }
 
 /// Who sent a publish: it decides which link it crosses and who learns of a failure.
@@ -155,6 +163,10 @@ pub struct World {
     pub(crate) faults: Vec<ScheduledFault>,
     /// The scenario's enabled alert rules and whether each is firing.
     pub(crate) alerts: Vec<super::alerts::AlertState>,
+    /// The scenario's payload schemas, which the channels' registries judge.
+    pub(crate) schemas: Vec<super::registry::EventSchema>,
+    /// The consumers' contracts, which the producers' pipelines check releases against.
+    pub(crate) contracts: Vec<super::releases::ContractSpec>,
     pub(crate) broker_up: bool,
     pub(crate) next_tag: DeliveryTag,
     pub(crate) deliveries: u64,
@@ -370,6 +382,8 @@ impl World {
             Pending::BrokerUp => self.broker_comes_up(),
             Pending::ScheduledFault(index) => self.scheduled_fault(index),
             Pending::AlertCheck => self.check_alerts(),
+            Pending::ProducerRelease { producer, index } => self.release_producer(producer, index),
+            Pending::ConsumerRelease { consumer, index } => self.release_consumer(consumer, index),
         }
     }
 }

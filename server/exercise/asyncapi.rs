@@ -183,6 +183,21 @@ fn messages_by_channel(scenario: &Scenario) -> BTreeMap<String, Vec<MessageKind>
                 payload: producer.payload.clone(),
             },
         );
+        // A release publishes its own version (or payload) from its time on.
+        for release in &producer.releases {
+            add(
+                &mut on,
+                &producer.channel,
+                MessageKind {
+                    event_type: producer.event_type.clone(),
+                    version: release.schema_version.unwrap_or(producer.schema_version),
+                    payload: release
+                        .payload
+                        .clone()
+                        .unwrap_or_else(|| producer.payload.clone()),
+                },
+            );
+        }
     }
     // One pass per consumer is enough for any chain: each pass settles at least one more link.
     for _ in 0..scenario.consumers.len() {
@@ -244,11 +259,16 @@ fn operations(scenario: &Scenario, on: &BTreeMap<String, Vec<MessageKind>>) -> M
         operations.insert(key(&id), body);
     };
     for producer in &scenario.producers {
-        let kinds = find(
-            &producer.channel,
-            &producer.event_type,
-            producer.schema_version,
-        );
+        let versions = std::iter::once(producer.schema_version)
+            .chain(producer.releases.iter().filter_map(|r| r.schema_version));
+        let mut kinds: Vec<&MessageKind> = Vec::new();
+        for version in versions {
+            for kind in find(&producer.channel, &producer.event_type, version) {
+                if !kinds.iter().any(|k| std::ptr::eq(*k, kind)) {
+                    kinds.push(kind);
+                }
+            }
+        }
         insert(
             format!("{}.send.{}", producer.name, producer.event_type),
             "send",

@@ -156,6 +156,19 @@ pub const NOTES: &[BrokerNote] = &[
         ),
     },
     BrokerNote {
+        target: Channel,
+        field: "registry",
+        title: "Schema registry",
+        engine: "Judges each new schema version published on the channel against the registered ones in a compatibility mode (none, backward, forward, full, and their transitive variants) by the declared JSON Schemas' fields, and refuses an incompatible one at publish time.",
+        rabbitmq: "None built in: the broker does not look at payloads. Teams put a registry (Confluent's, Apicurio) beside it and check in the client's serializer.",
+        kafka: "Confluent Schema Registry, one subject per topic (or record): the serializer registers the version on first use and the registry refuses it if the subject's compatibility level (BACKWARD by default) forbids it.",
+        sqs: "None in SQS/SNS; the AWS Glue Schema Registry does it in the client's serializer, with the same compatibility modes.",
+        nats: "None built in; a registry is checked in the client before publishing.",
+        counting: Some(
+            "The engine judges JSON Schemas by their object fields only (required, type, default, additionalProperties); Confluent's JSON Schema rules also weigh nested objects, numeric ranges and enums.",
+        ),
+    },
+    BrokerNote {
         target: Consumer,
         field: "instances",
         title: "Instances",

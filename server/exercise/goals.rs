@@ -19,6 +19,7 @@ use crate::engine::{
 use super::Exercise;
 use super::alert_goals::{AlertCheck, AlertWatch};
 use super::bill::{self, Bill, BillCheck, Prices};
+use super::release_goals::{ReleaseCheck, ReleaseWatch};
 use crate::engine::routing::topic_matches;
 
 /// Messages whose type, key and correlation id the tracker remembers (and, with the same
@@ -135,6 +136,15 @@ pub enum Goal {
     },
     /// At most `max` alert rules are switched on.
     MaxAlertRules { max: u32 },
+    /// `producer`'s release named `release` ends as `outcome`: `deployed` when its pipeline passed
+    /// (or it has no contract to check), `blocked` when a consumer's contract turned its build red.
+    Release {
+        producer: String,
+        release: String,
+        outcome: super::release_goals::ReleaseExpectation,
+    },
+    /// `channel` has a schema registry that checks compatibility: a mode other than `none`.
+    RegistryChecks { channel: String },
 }
 
 impl Goal {
@@ -173,7 +183,8 @@ impl Goal {
             | MaxStorage { .. }
             | AlertsCatchIncidents { .. }
             | NoFalseAlarms { .. }
-            | MaxAlertRules { .. } => Vec::new(),
+            | MaxAlertRules { .. }
+            | RegistryChecks { .. } => Vec::new(),
             Compensated {
                 consumer,
                 applied_by,
@@ -186,7 +197,9 @@ impl Goal {
                 names
             }
             Correlated { through } => through.iter().map(|s| ("through", s.as_str())).collect(),
-            NoTimeouts { producer } | Contract { producer, .. } => vec![("producer", producer)],
+            NoTimeouts { producer } | Contract { producer, .. } | Release { producer, .. } => {
+                vec![("producer", producer)]
+            }
         }
     }
 }
@@ -277,6 +290,8 @@ pub struct GoalTracker {
     consumer_names: Vec<String>,
     /// Incidents and alerts fired, for the alerting goals.
     alerts: AlertWatch,
+    /// Releases shipped or held back, for the change goals.
+    releases: ReleaseWatch,
 }
 
 impl GoalTracker {
@@ -318,14 +333,14 @@ impl GoalTracker {
                         producer: None,
                         through: through.iter().filter_map(|n| consumer(n)).collect(),
                     },
-                    Goal::NoTimeouts { producer: p } | Goal::Contract { producer: p, .. } => {
-                        Resolved {
-                            consumer: None,
-                            other: None,
-                            producer: producer(p),
-                            through: Vec::new(),
-                        }
-                    }
+                    Goal::NoTimeouts { producer: p }
+                    | Goal::Contract { producer: p, .. }
+                    | Goal::Release { producer: p, .. } => Resolved {
+                        consumer: None,
+                        other: None,
+                        producer: producer(p),
+                        through: Vec::new(),
+                    },
                     other => Resolved {
                         consumer: other
                             .references()
@@ -363,6 +378,7 @@ impl GoalTracker {
                 .map(|p| p.routing_key.as_deref().map(Arc::from))
                 .collect(),
             alerts: AlertWatch::new(scenario),
+            releases: ReleaseWatch::default(),
         }
     }
 
@@ -376,6 +392,7 @@ impl GoalTracker {
 
     fn observe_one(&mut self, event: &TraceEvent) {
         self.alerts.observe(event);
+        self.releases.observe(event);
         let at = event.at;
         match &event.kind {
             TraceKind::Published {
@@ -775,6 +792,20 @@ impl GoalTracker {
                 }),
             };
         }
+        if let Some(check) =
+            self.releases
+                .check(&spec.check, resolved.producer, &ctx.topology, finished)
+        {
+            return match check {
+                ReleaseCheck::Met => Verdict::Met,
+                ReleaseCheck::Pending => Verdict::Pending(None),
+                ReleaseCheck::Broken { at, reason } => Verdict::Broken(Break {
+                    at,
+                    message: None,
+                    reason,
+                }),
+            };
+        }
         if let Some(bill) = &ctx.bill
             && let Some(check) = bill::check(&spec.check, consumer, bill, finished)
         {
@@ -803,6 +834,8 @@ impl GoalTracker {
             Goal::AlertsCatchIncidents { .. }
             | Goal::NoFalseAlarms { .. }
             | Goal::MaxAlertRules { .. } => Verdict::Pending(None),
+            // Decided by the release watch above.
+            Goal::Release { .. } | Goal::RegistryChecks { .. } => Verdict::Pending(None),
             Goal::ExactlyOnce { .. } | Goal::NoLoss { .. } => {
                 if !finished {
                     return Verdict::Pending(None);
@@ -1132,6 +1165,7 @@ fn failure_text(reason: FailureReason) -> &'static str {
         FailureReason::Malformed => "a payload that cannot be parsed",
         FailureReason::PoisonType => "an event type it cannot handle",
         FailureReason::UnknownSchemaVersion => "a schema version it does not know",
+        FailureReason::MissingField => "a payload without a field its code uses",
         FailureReason::DependencyDown => "its dependency is down",
         FailureReason::DependencyOverloaded => "its dependency is overloaded",
     }

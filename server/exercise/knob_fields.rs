@@ -74,9 +74,13 @@ fn head(field: &str) -> &str {
     field.split('.').next().unwrap_or(field)
 }
 
-/// The value at `path` (dot-separated) inside `value`.
+/// The value at `path` (dot-separated) inside `value`; a number picks an item of a list
+/// (`releases.0.at_ms`).
 pub(crate) fn get_path<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(value, |v, key| v.get(key))
+    path.split('.').try_fold(value, |v, key| match v {
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => v.get(key),
+    })
 }
 
 /// Sets `path` (dot-separated) inside `fields` to `value`; every table on the way must exist.
@@ -85,23 +89,25 @@ pub(crate) fn set_path(
     path: &str,
     value: Value,
 ) -> Result<(), String> {
-    let mut keys = path.split('.').peekable();
-    let mut table = fields;
-    while let Some(key) = keys.next() {
-        if keys.peek().is_none() {
-            table.insert(key.to_owned(), value);
-            return Ok(());
-        }
-        table = match table.get_mut(key) {
-            Some(Value::Object(inner)) => inner,
-            _ => {
-                return Err(format!(
-                    "{key:?} is not a table here, so {path:?} cannot be set"
-                ));
+    let Some((head, rest)) = path.split_once('.') else {
+        fields.insert(path.to_owned(), value);
+        return Ok(());
+    };
+    let not_table = || format!("{head:?} is not a table here, so {path:?} cannot be set");
+    match fields.get_mut(head) {
+        Some(Value::Object(inner)) => set_path(inner, rest, value),
+        // A list item, by its index: the item must be a table, and the rest of the path is in it.
+        Some(Value::Array(items)) => {
+            let (index, rest) = rest.split_once('.').ok_or_else(not_table)?;
+            match index.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                Some(Value::Object(item)) => set_path(item, rest, value),
+                _ => Err(format!(
+                    "{head:?} has no item {index}, so {path:?} cannot be set"
+                )),
             }
-        };
+        }
+        _ => Err(not_table()),
     }
-    Err("an empty field name".to_owned())
 }
 
 /// The names of `Design`'s fields: the knobs that change a running consumer.
@@ -142,6 +148,7 @@ fn entity_fields<'a>(
         KnobTarget::Producer(name) => ("producers", name),
         KnobTarget::Channel(name) => ("channels", name),
         KnobTarget::Alert(name) => ("alerts", name),
+        KnobTarget::Contract(name) => ("contracts", name),
     };
     let entity = json
         .get_mut(list)

@@ -102,7 +102,12 @@ fn toml_error(text: &str, file: &str, error: &toml::de::Error) -> LoadError {
     }
 }
 
-fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Exercise, LoadError> {
+fn check(
+    mut raw: ExerciseFile,
+    text: &str,
+    file: &str,
+    origin: Origin,
+) -> Result<Exercise, LoadError> {
     let fail = |field: &str, message: String| LoadError::at(file, text, field.to_owned(), message);
     let id_ok = !raw.id.is_empty()
         && raw.id.len() <= 64
@@ -139,6 +144,17 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
             format!("expected at most {MAX_KNOBS} knobs, {MAX_GOALS} goals and {MAX_HINTS} hints"),
         ));
     }
+    // The declared schemas are the ones a channel's registry judges by.
+    if !raw.scenario.schemas.is_empty() {
+        return Err(fail(
+            "scenario.schemas",
+            "declare payload schemas in [[schemas]] at the top level; expected no scenario.schemas"
+                .to_owned(),
+        ));
+    }
+    super::payload_schema::check_declared(&raw.schemas, &raw.scenario)
+        .map_err(|(field, reason)| fail(&field, reason))?;
+    raw.scenario.schemas = raw.schemas.clone();
     // The engine's own checks: values in range and every name a service or fault uses.
     World::new(&raw.scenario, raw.seed).map_err(|e| {
         fail(
@@ -162,7 +178,9 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
                 format!("{:?} is used twice; expected unique goal ids", goal.id),
             ));
         }
-        if let Err((field, reason)) = super::alert_goals::check_goal(&goal.check) {
+        if let Err((field, reason)) = super::alert_goals::check_goal(&goal.check)
+            .and_then(|()| super::release_goals::check_goal(&goal.check, scenario))
+        {
             return Err(fail(&format!("goals[{i}].check.{field}"), reason));
         }
         for (role, name) in goal.check.references() {
@@ -244,8 +262,6 @@ fn check(raw: ExerciseFile, text: &str, file: &str, origin: Origin) -> Result<Ex
     raw.chaos
         .validate(&raw.scenario, raw.run_for_ms)
         .map_err(|(field, reason)| fail(&field, reason))?;
-    super::payload_schema::check_declared(&raw.schemas, &raw.scenario)
-        .map_err(|(field, reason)| fail(&field, reason))?;
     let render_all = |items: &[String]| items.iter().map(|s| markdown::render(s)).collect();
     Ok(Exercise {
         id: raw.id.clone(),
@@ -297,6 +313,7 @@ fn names(scenario: &crate::engine::Scenario, kind: &str) -> String {
         "producer" => scenario.producers.iter().map(|p| p.name.as_str()).collect(),
         "channel" => scenario.channels.iter().map(|c| c.name.as_str()).collect(),
         "alert" => scenario.alerts.iter().map(|a| a.name.as_str()).collect(),
+        "contract" => scenario.contracts.iter().map(|c| c.name.as_str()).collect(),
         _ => scenario.consumers.iter().map(|c| c.name.as_str()).collect(),
     };
     if list.is_empty() {
@@ -323,12 +340,14 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
             spec.producer.clone().map(KnobTarget::Producer),
             spec.channel.clone().map(KnobTarget::Channel),
             spec.alert.clone().map(KnobTarget::Alert),
+            spec.contract.clone().map(KnobTarget::Contract),
         ];
         let mut given = targets.into_iter().flatten();
         let (Some(target), None) = (given.next(), given.next()) else {
             return Err(fail(
                 field,
-                "expected exactly one of `consumer`, `producer`, `channel` or `alert`".to_owned(),
+                "expected exactly one of `consumer`, `producer`, `channel`, `alert` or `contract`"
+                    .to_owned(),
             ));
         };
         let (kind, name) = match &target {
@@ -336,12 +355,14 @@ fn check_knobs(raw: &ExerciseFile, text: &str, file: &str) -> Result<Vec<Knob>, 
             KnobTarget::Producer(n) => ("producer", n),
             KnobTarget::Channel(n) => ("channel", n),
             KnobTarget::Alert(n) => ("alert", n),
+            KnobTarget::Contract(n) => ("contract", n),
         };
         let exists = match &target {
             KnobTarget::Consumer(n) => scenario.consumers.iter().any(|c| &c.name == n),
             KnobTarget::Producer(n) => scenario.producers.iter().any(|p| &p.name == n),
             KnobTarget::Channel(n) => scenario.channels.iter().any(|c| &c.name == n),
             KnobTarget::Alert(n) => scenario.alerts.iter().any(|a| &a.name == n),
+            KnobTarget::Contract(n) => scenario.contracts.iter().any(|c| &c.name == n),
         };
         if !exists {
             return Err(fail(

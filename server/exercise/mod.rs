@@ -11,11 +11,12 @@
 //! - `load`: text to a checked exercise; errors with file, line, column and field.
 //! - `brokers`: what RabbitMQ, Kafka, SQS/SNS and NATS JetStream call each setting (`GET /api/brokers`).
 //! - `export`: an exercise's system with a Design as RabbitMQ definitions or NATS JetStream configs.
-//! - `asyncapi`: an exercise's system as an AsyncAPI 3.0.0 document; `payload_schema`: a JSON Schema
-//!   inferred from an example payload.
+//! - `asyncapi`: an exercise's system as an AsyncAPI 3.0.0 document; `payload_schema`: the declared
+//!   JSON Schemas of the payloads, or one inferred from an example payload.
 //! - `otlp`: one correlation flow of a run as an OpenTelemetry trace (OTLP/JSON).
 //! - `markdown`: instructions, hints and debrief to safe HTML.
-//! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run.
+//! - `goals`: typed goals and the [`GoalTracker`] that evaluates them from a run; `alert_goals` and
+//!   `release_goals`: the goals on alert rules, and on releases and schema registries.
 //! - `catalog`: bundled and on-disk exercises, errors per file, reloads on change.
 //! - `bundled`: the files of `exercises/`, compiled into the binary.
 //! - `runner`: one headless run of an exercise with given knobs and seed.
@@ -41,6 +42,7 @@ pub mod model;
 pub mod otlp;
 pub mod payload_schema;
 pub mod prove;
+pub mod release_goals;
 pub mod runner;
 pub mod schema;
 

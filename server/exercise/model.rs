@@ -150,6 +150,10 @@ pub struct KnobSpec {
     /// The alert rule whose field this is (metric, above, for_ms, enabled): restarts the run.
     #[serde(default)]
     pub alert: Option<String>,
+    /// The consumer whose contract this field is in (`requires.FIELD`, `closed`, `schema_versions`,
+    /// `allowed_values.FIELD`): restarts the run.
+    #[serde(default)]
+    pub contract: Option<String>,
     /// The field's name, as in the scenario, or a path into a table field
     /// (`retry.max_attempts`).
     pub field: String,
@@ -233,6 +237,8 @@ pub enum KnobTarget {
     Channel(String),
     /// One of the scenario's alert rules, by name.
     Alert(String),
+    /// The contract a consumer declares, by the consumer's name.
+    Contract(String),
 }
 
 /// A checked knob.

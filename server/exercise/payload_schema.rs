@@ -1,8 +1,6 @@
 //! The JSON Schema (draft-07) of an event's payload: declared by the exercise in a `[[schemas]]` table,
 //! or, for an event that declares none, inferred from one example payload (the types a producer's
 //! `payload` shows, every field of an object required), as an event catalog does.
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::engine::Scenario;
@@ -12,23 +10,9 @@ use crate::engine::Scenario;
 pub const MAX_DECLARED_SCHEMAS: usize = 32;
 pub const MAX_DECLARED_SCHEMA_BYTES: usize = 8 * 1024;
 
-/// The payload schema of one event type at one schema version, as the exercise declares it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeclaredSchema {
-    /// An event type some producer or consumer of the scenario publishes.
-    pub event_type: String,
-    /// Its schema version (1 when left out).
-    #[serde(default = "first_version")]
-    pub version: u32,
-    /// A JSON Schema (draft-07) of the payload, written as a TOML table: `type`, `properties`,
-    /// `required` and so on.
-    pub schema: Value,
-}
-
-fn first_version() -> u32 {
-    1
-}
+/// The payload schema of one event type at one schema version, as the exercise declares it: the
+/// engine's, since a channel's schema registry judges by the same schemas.
+pub use crate::engine::EventSchema as DeclaredSchema;
 
 /// Where a schema in the catalog comes from: the catalog says so beside it.
 pub const DECLARED: &str = "declared";

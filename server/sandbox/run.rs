@@ -586,6 +586,14 @@ impl Run {
                     };
                     Some((label, alert.to_string()))
                 }
+                // A release shipping or held back by a red build. Validation bounds releases per
+                // service, so these markers are bounded too.
+                TraceKind::ReleaseDeployed { release, .. } => {
+                    Some(("release shipped", release.to_string()))
+                }
+                TraceKind::ReleaseBlocked { release, .. } => {
+                    Some(("build red", release.to_string()))
+                }
                 _ => None,
             };
             if let Some((label, detail)) = marker {

@@ -185,7 +185,7 @@ fn knobs_with_notes(exercise: &Exercise) -> Vec<serde_json::Value> {
                 KnobTarget::Consumer(_) => Some(NoteTarget::Consumer),
                 KnobTarget::Producer(_) => Some(NoteTarget::Producer),
                 KnobTarget::Channel(_) => Some(NoteTarget::Channel),
-                KnobTarget::Alert(_) => None,
+                KnobTarget::Alert(_) | KnobTarget::Contract(_) => None,
             };
             let mut value = serde_json::to_value(knob).unwrap_or_default();
             if let (Some(fields), Some(note)) = (

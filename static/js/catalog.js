@@ -107,6 +107,8 @@ export class Catalog {
     if (!this.doc) return;
     const latest = new Map();
     for (const msg of [...this.store.messages.values()].reverse()) {
+      // A publish the schema registry refused never travelled: it is no example of the event.
+      if (msg.refused) continue;
       const key = `${msg.event_type}@${msg.version}`;
       const list = latest.get(key) ?? [];
       if (list.length < LIVE_EXAMPLES) latest.set(key, [...list, msg]);

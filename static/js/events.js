@@ -16,6 +16,7 @@ const CLASS = {
   dropped: "lost", publish_failed: "lost", records_missed: "lost",
   fault: "fault", instance_crashed: "fault", broker_down: "fault", link_changed: "fault",
   trace_overflow: "lost", alert_fired: "fault", alert_resolved: "ok",
+  schema_refused: "lost", schema_registered: "info", release_deployed: "info", release_blocked: "fault",
 };
 
 /** How the page names an alert rule's metric: in the log and on the consumer's design line. */
@@ -44,6 +45,9 @@ export function tagOf(ev) {
     case "instance_crashed": return "CRASH";
     case "fault": return ev.command?.kind === "set_design" ? "design" : "fault";
     case "alert_fired": return "ALERT";
+    case "schema_refused": return "REFUSED";
+    case "release_blocked": return "BUILD RED";
+    case "release_deployed": return "release";
     default: return ev.type.replaceAll("_", " ");
   }
 }
@@ -53,6 +57,7 @@ const FAILURE = {
   malformed: "a payload it cannot parse",
   poison_type: "an event type it cannot handle",
   unknown_schema_version: "a schema version it does not know",
+  missing_field: "a payload without a field its code uses",
   dependency_down: "its dependency being down",
   dependency_overloaded: "its dependency being overloaded",
 };
@@ -69,6 +74,7 @@ const DROP = {
   failed_after_ack: "processing failed after it was already acked (at-most-once)",
   retries_exhausted: "retries ran out after it was acked",
   retention_exceeded: "the stream deleted it before the group read it",
+  schema_refused: "the schema registry refused its version",
 };
 
 /** Why a message was dead-lettered; `attempts` tells a policy that gave up at once from one that retried. */
@@ -190,6 +196,13 @@ export function describe(ev, names, msg) {
     case "rebuild_started": return `${names.consumer(ev.consumer)} rebuilds its read model${ev.from_checkpoint ? " from its checkpoint" : " from the start"}`;
     case "trace_overflow": return `${ev.missed} events were not kept`;
     case "alert_fired": return `alert ${ev.alert} fired: ${names.consumer(ev.consumer)}'s ${ALERT_METRIC[ev.metric] ?? ev.metric} is ${+ev.value.toFixed(2)}${ev.messages?.length ? "; the oldest waiting message opens from here" : ""}`;
+    case "schema_registered": return `the schema registry of ${names.channel(ev.channel)} registered ${ev.event_type} v${ev.schema_version}`;
+    case "schema_refused": return `${names.from(ev.from)} could not publish ${ev.event_type} ${ev.key} v${ev.schema_version}: the schema registry of ${names.channel(ev.channel)} refused it. ${ev.reason}`;
+    case "release_deployed": {
+      const who = ev.producer !== undefined ? names.producer(ev.producer) : names.consumer(ev.consumer);
+      return `${who} shipped release “${ev.release}”: it ${ev.summary}${ev.checked ? ", every consumer's contract passed" : ""}`;
+    }
+    case "release_blocked": return `${names.producer(ev.producer)}'s pipeline is red: release “${ev.release}” stays out of production. ${ev.problems.join("; ")}`;
     case "alert_resolved": return `alert ${ev.alert} resolved: ${names.consumer(ev.consumer)}'s ${ALERT_METRIC[ev.metric] ?? ev.metric} is back to ${+ev.value.toFixed(2)}`;
     default: return ev.type.replaceAll("_", " ");
   }

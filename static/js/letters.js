@@ -68,7 +68,7 @@ export class LettersDialog {
     this.$("dlq-title").textContent = `Lost for ${name}: ${total}`;
     const rows = [...lost.listed].reverse().map((l) => {
       const msg = l.id && this.store.message(l.id);
-      const dropped = msg?.events.find((e) => e.type === "dropped" && (e.consumer === undefined || e.consumer === consumer));
+      const dropped = msg?.events.find((e) => (e.type === "dropped" && (e.consumer === undefined || e.consumer === consumer)) || e.type === "schema_refused");
       return h("tr", {},
         h("td", { class: "mono" }, fmtAt(l.at)),
         h("td", {}, l.id ? h("button", { type: "button", class: "linkish mono", onclick: () => { this.dialog.close(); this.onMessage(l.id); } }, shortId(l.id)) : "–"),

@@ -10,7 +10,7 @@ export const MAX_MESSAGES = 4000;
 export const MAX_EVENTS_PER_MESSAGE = 640;
 export const KEEP_FIRST = 60;
 /** Why a message fails that says it will fail every time: a poison message, drawn as one. */
-const POISON_REASONS = new Set(["malformed", "poison_type", "unknown_schema_version"]);
+const POISON_REASONS = new Set(["malformed", "poison_type", "unknown_schema_version", "missing_field"]);
 /** Lost messages listed per consumer (the server counts them all); the oldest listed go first. */
 export const MAX_LOST_LISTED = 200;
 /** Metric samples kept for the sparklines (one per frame, about ten a second). */
@@ -127,6 +127,12 @@ export class Store {
           const oldest = this.messages.keys().next().value;
           this.forget(oldest);
         }
+      }
+      if (ev.type === "schema_refused" && msg.key === "?") {
+        // Refused before it left the service: known by what it would have been, and missing for every
+        // consumer of its channel.
+        Object.assign(msg, { key: ev.key, event_type: ev.event_type, version: ev.schema_version, channel: ev.channel, from: ev.from, refused: true });
+        this.noteLost({ at: ev.at, reason: "schema_refused" }, msg);
       }
       if (ev.type === "published" && msg.key === "?") {
         msg.key = ev.key;

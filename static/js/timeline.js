@@ -3,6 +3,9 @@
 import { h, s, fmtMs } from "./dom.js";
 import { ORIGIN_TEXT } from "./origins.js";
 
+/** What a release marker says before the release's name. */
+const RELEASE_MARKS = { "build red": "the pipeline went red and held back release", "release shipped": "shipped release" };
+
 /** Quiet time after the last change of the scrubber before it seeks: arrow presses add up to one seek. */
 const SEEK_SETTLE_MS = 350;
 
@@ -62,9 +65,11 @@ export class Timeline {
       this.markers.replaceChildren(...st.markers.map((m) => {
         const who = ORIGIN_TEXT[m.origin];
         const what = m.label.startsWith("alert") ? `alert ${m.detail} ${m.label.slice(6)}`
+          : RELEASE_MARKS[m.label] ? `${RELEASE_MARKS[m.label]} ${m.detail}`
           : `${m.label}${m.detail ? ` on ${m.detail}` : ""}${who ? ` (${m.origin === "exercise" ? who : `by ${who}`})` : ""}`;
         const title = `${fmtMs(m.at)}: ${what}${m.at > st.at ? ", later in the run: a fork from here leaves it out" : ""}`;
         const kind = m.label.startsWith("alert") ? ` marker--alert${m.label === "alert resolved" ? " marker--resolved" : ""}`
+          : m.label === "build red" ? " marker--alert" : m.label === "release shipped" ? " marker--alert marker--resolved"
           : m.label === "change design" ? " marker--design" : m.origin === "exercise" ? " marker--exercise" : "";
         const el = h("span", { class: `marker${kind}${m.at > st.at ? " marker--ahead" : ""}`, title });
         el.style.left = `${(100 * m.at) / max}%`;

@@ -252,11 +252,12 @@ export class TopologyView {
 
   producerNode(p, x, y, w, h, refs) {
     const sub = s("text", { class: "node__sub", x: x + 10, y: y + 35 }, p.event_type);
+    const title = s("title", {}, `producer ${p.name}`);
     const g = s("g", { class: "node node--producer" },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
       s("text", { class: "node__title", x: x + 10, y: y + 18, "data-fit": w - 20 }, p.name),
-      sub);
-    refs.producers.set(p.id, { sub, event_type: p.event_type, delivery: p.delivery, width: w - 20 });
+      sub, title);
+    refs.producers.set(p.id, { g, sub, title, name: p.name, event_type: p.event_type, delivery: p.delivery, width: w - 20 });
     return g;
   }
 
@@ -266,8 +267,9 @@ export class TopologyView {
       const r = h / 2;
       g.append(
         s("path", { class: "node__box", d: `M${x + r},${y} H${x + w - r} L${x + w},${y + r} L${x + w - r},${y + h} H${x + r} L${x},${y + r} Z` }),
-        s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle" }, "topic"),
-        s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle", "data-fit": w - h }, ch.name));
+        s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle", "data-fit": w - h }, ch.registry ? `topic · registry ${registryMode(ch.registry)}` : "topic"),
+        s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle", "data-fit": w - h }, ch.name),
+        ch.registry ? s("title", {}, registryTitle(ch)) : null);
       return g;
     }
     // Without room, a queue drops its "queue" label (its depth bar says it) for its dead-letter queue.
@@ -277,6 +279,7 @@ export class TopologyView {
     g.append(
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
       labelled ? s("text", { class: "node__kind", x: x + 10, y: y + 15 }, ch.kind) : null,
+      ch.registry ? s("title", {}, registryTitle(ch)) : null,
       s("text", { class: "node__title", x: titleX, y: y + 16, "data-fit": x + w - 8 - titleX - (inlineDlq ? INLINE_DLQ_W + 4 : 0) }, ch.name));
     if (ch.kind === "queue") {
       for (const q of ch.queues) this.depthBar(g, q, x + 10, y + 26, w - 20, refs);
@@ -391,8 +394,16 @@ export class TopologyView {
       const ref = this.refs.producers.get(pm.producer);
       if (!ref) continue;
       const extra = pm.publish_failed ? ` · ${pm.publish_failed} failed` : pm.outbox_pending ? ` · outbox ${pm.outbox_pending}` : "";
+      // A release: the version it publishes now, and a red build that held one back.
+      const release = pm.release;
+      const red = release && !release.deployed;
+      const version = release || pm.schema_version > 1 ? ` v${pm.schema_version}` : "";
       // The count first: a cut line still says how many were sent.
-      fitText(ref.sub, `${pm.produced} × ${ref.event_type}${extra}`, ref.width);
+      fitText(ref.sub, `${red ? "BUILD RED · " : ""}${pm.produced} × ${ref.event_type}${version}${extra}`, ref.width);
+      ref.g.classList.toggle("node--build-red", !!red);
+      ref.title.textContent = red
+        ? `${ref.name}'s pipeline went red and held back release “${release.name}”: ${release.problems.join("; ")}`
+        : release ? `${ref.name} shipped release “${release.name}”` : `producer ${ref.name}`;
     }
     for (const qm of metrics.queues) {
       const ref = this.refs.queues.get(qm.queue);
@@ -627,6 +638,15 @@ export function designTags(d, fields = new Set()) {
 }
 
 /** The tags in one line, for text. */
+/** A schema registry's mode as Confluent writes it: BACKWARD, FULL_TRANSITIVE, … */
+function registryMode(mode) {
+  return mode.toUpperCase();
+}
+
+function registryTitle(ch) {
+  return `${ch.name} has a schema registry in mode ${registryMode(ch.registry)}: a producer's new schema version is refused at publish time unless the mode allows it`;
+}
+
 export function designLine(d) {
   return designTags(d).map((t) => t.text).join(" · ");
 }

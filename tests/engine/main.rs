@@ -3,6 +3,7 @@
 mod alerts;
 mod bad_input;
 mod channels;
+mod evolution;
 mod faults;
 mod properties;
 mod scenarios;
