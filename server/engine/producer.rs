@@ -308,7 +308,10 @@ impl World {
                     schema_version: message.schema_version,
                     reason,
                 });
-                self.publish_refused(message, from, DropReason::SchemaRefused);
+                // The refusal is its own trace event: a publish_failed beside it would say it twice.
+                if let Sender::Producer(producer) | Sender::Relay(producer) = from {
+                    self.producers[producer.index()].stats.publish_failed += 1;
+                }
                 false
             }
         }

@@ -41,8 +41,6 @@ pub enum DropReason {
     RetentionExceeded,
     /// The world has created as many messages as its cap allows.
     MessageCap,
-    /// The channel's schema registry refused the event's version.
-    SchemaRefused,
 }
 
 /// Why processing one message failed.

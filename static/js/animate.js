@@ -124,6 +124,9 @@ export class Animator {
         case "instance_crashed":
           this.burst(view, above(a.consumerTop[ev.consumer]), "crash", "crash", start);
           break;
+        case "schema_refused":
+          if ("producer" in ev.from) this.burst(view, a.producer[ev.from.producer], "lost", "refused", start);
+          break;
         default:
           break;
       }

@@ -74,7 +74,6 @@ const DROP = {
   failed_after_ack: "processing failed after it was already acked (at-most-once)",
   retries_exhausted: "retries ran out after it was acked",
   retention_exceeded: "the stream deleted it before the group read it",
-  schema_refused: "the schema registry refused its version",
 };
 
 /** Why a message was dead-lettered; `attempts` tells a policy that gave up at once from one that retried. */

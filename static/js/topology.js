@@ -267,8 +267,10 @@ export class TopologyView {
       const r = h / 2;
       g.append(
         s("path", { class: "node__box", d: `M${x + r},${y} H${x + w - r} L${x + w},${y + r} L${x + w - r},${y + h} H${x + r} L${x},${y + r} Z` }),
-        s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle", "data-fit": w - h }, ch.registry ? `topic · registry ${registryMode(ch.registry)}` : "topic"),
+        s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle" }, "topic"),
         s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle", "data-fit": w - h }, ch.name),
+        // A schema registry: its mode under the topic, where the edges leave room.
+        ch.registry ? s("text", { class: "node__registry", x: x + w / 2, y: y + h + 16, "text-anchor": "middle", "data-fit": w }, `registry: ${registryMode(ch.registry)}`) : null,
         ch.registry ? s("title", {}, registryTitle(ch)) : null);
       return g;
     }
@@ -399,7 +401,8 @@ export class TopologyView {
       const red = release && !release.deployed;
       const version = release || pm.schema_version > 1 ? ` v${pm.schema_version}` : "";
       // The count first: a cut line still says how many were sent.
-      fitText(ref.sub, `${red ? "BUILD RED · " : ""}${pm.produced} × ${ref.event_type}${version}${extra}`, ref.width);
+      // A red build says so alone: which release and which clause are in the tooltip and the log.
+      fitText(ref.sub, red ? "BUILD RED" : `${pm.produced} × ${ref.event_type}${version}${extra}`, ref.width);
       ref.g.classList.toggle("node--build-red", !!red);
       ref.title.textContent = red
         ? `${ref.name}'s pipeline went red and held back release “${release.name}”: ${release.problems.join("; ")}`

@@ -1,0 +1,192 @@
+//! Contracts a learner writes, in a real headless Chromium: in contract-testing the learner makes
+//! invoicing's contract require `total`, the producer's pipeline goes red on the release that renames
+//! it (the producer node says BUILD RED and names the clause, the log and the timeline say so), the
+//! harmless release still ships, and every goal ends met. schema-evolution draws its registry's mode.
+//!
+//! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
+//! time. Screenshots go to `target/screenshots/contracts-*.png`. Where Chromium or ChromeDriver is
+//! missing the test says so loudly on stderr and passes.
+use eda_playground::config::Config;
+use eda_playground::exercise::Catalog;
+use eda_playground::serve::serve;
+use eda_playground::web::AppState;
+use fantoccini::Locator;
+use tokio::net::TcpListener;
+
+#[path = "support/browser.rs"]
+mod support;
+use support::{Browser, click, screenshot, tools, wait_until};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contract_the_learner_tightens_turns_the_pipeline_red_on_the_breaking_release() {
+    let Some(tools) =
+        tools("a_contract_the_learner_tightens_turns_the_pipeline_red_on_the_breaking_release")
+    else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(serve(
+        listener,
+        AppState::with_catalog(Config::default(), Catalog::bundled()),
+    ));
+    let browser = Browser::start(&tools, "contracts").await;
+    let client = &browser.client;
+    client
+        .goto(&format!("http://{addr}/exercises/contract-testing"))
+        .await
+        .expect("open the playground");
+    wait_until(
+        client,
+        "the live sandbox",
+        "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('.node--producer')",
+    )
+    .await;
+
+    // The contract's clauses are in the Design tab: invoicing's contract asks for nothing yet.
+    click(client, "#tab-design").await;
+    for (knob, option) in [("invoicing-total", "yes"), ("invoicing-currency", "yes")] {
+        click(
+            client,
+            &format!("input[data-knob='{knob}'][value='{option}'] + span"),
+        )
+        .await;
+        click(client, &format!("[data-apply='{knob}']")).await;
+        wait_until(
+            client,
+            "the clause in the design",
+            &format!("document.querySelector(\".design-diff li[data-knob='{knob}']\")"),
+        )
+        .await;
+    }
+
+    client
+        .find(Locator::Css("#speed"))
+        .await
+        .expect("speed")
+        .select_by_value("16")
+        .await
+        .expect("16×");
+    click(client, "#btn-start").await;
+
+    // At 16 s the rename is due: the build goes red on invoicing's clause, and the producer says so.
+    let title = wait_until(
+        client,
+        "a red build on the producer",
+        "(g => g && g.querySelector('title').textContent)(document.querySelector('.node--producer.node--build-red'))",
+    )
+    .await;
+    let title = title.as_str().unwrap_or_default().to_owned();
+    assert!(
+        title.contains("held back release “rename total”")
+            && title.contains(
+                "invoicing's contract requires `total`, and the release does not send it"
+            ),
+        "{title}"
+    );
+    let sub = client
+        .execute(
+            "return document.querySelector('.node--build-red .node__sub').textContent;",
+            vec![],
+        )
+        .await
+        .expect("the producer's line");
+    assert_eq!(sub, "BUILD RED");
+    client
+        .execute(
+            "document.querySelector('#btn-play').textContent === 'Pause' && document.querySelector('#btn-play').click();",
+            vec![],
+        )
+        .await
+        .expect("pause");
+    screenshot(client, "contracts-build-red").await;
+    click(client, "#btn-play").await;
+
+    wait_until(
+        client,
+        "the run finished with every goal met",
+        "document.querySelector('#playground').dataset.status === 'finished' && document.querySelectorAll('#goals .goal--met').length === 4",
+    )
+    .await;
+    let markers = client
+        .execute(
+            "return [...document.querySelectorAll('.marker--alert')].map(m => m.title);",
+            vec![],
+        )
+        .await
+        .expect("the markers");
+    assert_eq!(
+        markers,
+        serde_json::json!([
+            "8.00 s: shipped release gift wrap",
+            "16.0 s: the pipeline went red and held back release rename total"
+        ])
+    );
+    // The log's problems hold the red build's sentence, with the clause.
+    client
+        .execute("document.querySelector('dialog[open]')?.close();", vec![])
+        .await
+        .expect("close the success dialog");
+    click(client, "#log-problems").await;
+    let line = wait_until(
+        client,
+        "the red build in the log",
+        "[...document.querySelectorAll('#log .log__text')].map(t => t.textContent).find(t => t.includes('pipeline is red'))",
+    )
+    .await;
+    assert_eq!(
+        line,
+        "orders's pipeline is red: release “rename total” stays out of production. invoicing's contract requires `total`, and the release does not send it"
+    );
+    browser.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_log() {
+    let Some(tools) =
+        tools("a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_log")
+    else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(serve(
+        listener,
+        AppState::with_catalog(Config::default(), Catalog::bundled()),
+    ));
+    let browser = Browser::start(&tools, "registry").await;
+    let client = &browser.client;
+    client
+        .goto(&format!("http://{addr}/exercises/schema-evolution"))
+        .await
+        .expect("open the playground");
+    let mode = wait_until(
+        client,
+        "the registry's mode under the topic",
+        "document.querySelector('#topology .node__registry')?.textContent",
+    )
+    .await;
+    assert_eq!(mode, "registry: BACKWARD");
+    client
+        .find(Locator::Css("#speed"))
+        .await
+        .expect("speed")
+        .select_by_value("16")
+        .await
+        .expect("16×");
+    click(client, "#btn-start").await;
+    let line = wait_until(
+        client,
+        "a refused publish in the log",
+        "[...document.querySelectorAll('#log .log__text')].map(t => t.textContent).find(t => t.includes('refused it'))",
+    )
+    .await;
+    assert!(
+        line.as_str().unwrap_or_default().ends_with(
+            "the schema registry of orders refused it. BACKWARD refuses OrderPlaced v2 against v1: v2 requires `delivery_slot` without a default, and v1 data may not have it"
+        ),
+        "{line}"
+    );
+    screenshot(client, "registry-refused").await;
+    browser.stop().await;
+}
