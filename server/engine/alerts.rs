@@ -58,6 +58,12 @@ pub enum AlertMetric {
     RetryRate,
     /// Failed attempts per second.
     ErrorRate,
+    /// How long the oldest message waiting in its queue has waited since it was first published, in
+    /// milliseconds (0 when none waits, and for a stream group).
+    OldestAgeMs,
+    /// A business counter: orders the producers have committed to that it has not applied or declined
+    /// yet. Meant for a consumer every order reaches, directly or through the services before it.
+    OrdersWaiting,
 }
 
 impl AlertMetric {
@@ -68,6 +74,8 @@ impl AlertMetric {
             Self::DeadLetters => "dead letters",
             Self::RetryRate => "retries per second",
             Self::ErrorRate => "failures per second",
+            Self::OldestAgeMs => "age of the oldest waiting message (ms)",
+            Self::OrdersWaiting => "orders waiting",
         }
     }
 }
@@ -138,9 +146,17 @@ impl World {
         let metrics = self.metrics();
         let topology = self.topology();
         let now = self.now;
+        let values: Vec<f64> = self
+            .alerts
+            .iter()
+            .map(|a| match a.spec.metric {
+                AlertMetric::OldestAgeMs => self.oldest_age(a.consumer) as f64,
+                AlertMetric::OrdersWaiting => self.orders_waiting(a.consumer) as f64,
+                metric => value_of(metric, a.consumer, &metrics, &topology),
+            })
+            .collect();
         let mut events = Vec::new();
-        for alert in &mut self.alerts {
-            let value = value_of(alert.spec.metric, alert.consumer, &metrics, &topology);
+        for (alert, value) in self.alerts.iter_mut().zip(values) {
             if value > alert.spec.above {
                 let since = *alert.above_since.get_or_insert(now);
                 if !alert.firing && now - since >= alert.spec.for_ms {
@@ -189,6 +205,35 @@ impl World {
         self.schedule(ALERT_CHECK_INTERVAL_MS, Pending::AlertCheck);
     }
 
+    /// How long the oldest ready message of the consumer's queue has waited since it was published.
+    fn oldest_age(&self, consumer: ConsumerId) -> Millis {
+        let super::consumer::Source::Queue(queue) = &self.consumers[consumer.0 as usize].source
+        else {
+            return 0;
+        };
+        self.queues[queue.0 as usize]
+            .ready
+            .iter()
+            .map(|envelope| self.now.saturating_sub(envelope.message.produced_at))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Orders the scenario's producers committed to (the console's messages are not orders) that the
+    /// consumer has not applied or declined yet.
+    fn orders_waiting(&self, consumer: ConsumerId) -> u64 {
+        let committed: usize = self
+            .producers
+            .iter()
+            .filter(|p| *p.name != *super::commands::CONSOLE)
+            .map(|p| p.orders.len())
+            .sum();
+        let business = &self.consumers[consumer.0 as usize].business;
+        let handled = business.applied.saturating_sub(business.duplicate_effects)
+            + business.declined.len() as u64;
+        (committed as u64).saturating_sub(handled)
+    }
+
     /// The oldest messages waiting in the consumer's queue: the ones in trouble when an alert fires.
     fn oldest_waiting(&self, consumer: ConsumerId) -> Vec<MessageId> {
         let super::consumer::Source::Queue(queue) = &self.consumers[consumer.0 as usize].source
@@ -220,5 +265,7 @@ fn value_of(
             .consumers
             .get(consumer.0 as usize)
             .map_or(0.0, |c| c.failed_per_sec),
+        // Read from the world itself, in `check_alerts`.
+        AlertMetric::OldestAgeMs | AlertMetric::OrdersWaiting => 0.0,
     }
 }

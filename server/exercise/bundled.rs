@@ -21,6 +21,7 @@ bundled![
     "delivery-guarantees.toml",
     "events-vs-commands.toml",
     "idempotency.toml",
+    "incident-trail.toml",
     "out-of-order.toml",
     "outbox.toml",
     "poison-message.toml",

@@ -129,3 +129,28 @@ fn a_rule_on_an_unknown_consumer_or_a_name_used_twice_is_refused() {
         .expect("refused");
     assert_eq!(error.field, "alerts[1].name", "{error:?}");
 }
+
+#[test]
+fn the_oldest_wait_and_the_orders_waiting_rise_with_a_slowdown_and_fall_after_it() {
+    let text = SLOWED.replace(
+        "[[alerts]]\nname = \"billing-dead-letters\"\nmetric = \"dead_letters\"\nconsumer = \"billing\"\nabove = 0\n",
+        "[[alerts]]\nname = \"oldest\"\nmetric = \"oldest_age_ms\"\nconsumer = \"billing\"\nabove = 1500\n\
+         [[alerts]]\nname = \"waiting\"\nmetric = \"orders_waiting\"\nconsumer = \"billing\"\nabove = 15\n",
+    );
+    assert!(text.contains("oldest_age_ms"), "the scenario was rewritten");
+    let mut world = world(&text, 3);
+    let events = run(&mut world, 30_000);
+    let alerts = alert_events(&events);
+    for rule in ["oldest", "waiting"] {
+        let fired: Vec<_> = alerts.iter().filter(|(_, name, _)| name == rule).collect();
+        assert_eq!(fired.len(), 2, "{rule} fires once and resolves: {alerts:?}");
+        let (at, _, what) = fired[0];
+        assert_eq!(*what, "fired");
+        assert!(
+            (5_000..12_000).contains(at),
+            "{rule} fired during the slowdown, at {at}"
+        );
+        assert_eq!(fired[1].2, "resolved");
+        assert!(fired[1].0 > 12_000, "{rule} resolves after it");
+    }
+}
