@@ -280,6 +280,34 @@ async fn a_paused_sandboxs_metrics_parse_as_prometheus_text_and_match_its_run() 
 }
 
 #[tokio::test]
+async fn an_alert_rule_is_scraped_as_a_gauge_that_is_1_while_it_fires() {
+    let state = AppState::new(Config::default());
+    // incident-trail's default rule watches shipping's lag, which the provider outage (12 s to 20 s)
+    // never raises; seeked into the outage it is scraped, and not firing.
+    let (sandbox, run) = seeked_sandbox(&state, "incident-trail", 16_000);
+    let reply = get(&state, &format!("/api/sandboxes/{sandbox}/metrics"), None).await;
+    let scrape = Scrape::parse(reply.body.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let samples = by_name_and_labels(&scrape, "incident-trail", &sandbox);
+    let rule = labels(&[
+        ("alert", "on-call"),
+        ("consumer", "shipping"),
+        ("metric", "lag"),
+    ]);
+    let firing = run.world().metrics().alerts[0].firing;
+    assert!(!firing);
+    assert_eq!(
+        samples.get(&("eda_alert_firing".to_owned(), rule)),
+        Some(&Value::Gauge(0.0)),
+        "{}",
+        reply.body
+    );
+    // An exercise without rules has no such series.
+    let (sandbox, _) = seeked_sandbox(&state, "poison-message", 1_000);
+    let reply = get(&state, &format!("/api/sandboxes/{sandbox}/metrics"), None).await;
+    assert!(!reply.body.contains("eda_alert_firing"));
+}
+
+#[tokio::test]
 async fn openmetrics_is_served_to_a_scraper_that_asks_for_it() {
     let state = AppState::new(Config::default());
     let (sandbox, _) = seeked_sandbox(&state, "poison-message", 5_000);

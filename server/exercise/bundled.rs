@@ -14,6 +14,7 @@ bundled![
     "alert-rules.toml",
     "competing-consumers.toml",
     "contract-testing.toml",
+    "contract-too-strict.toml",
     "correlation-journey.toml",
     "cqrs-replay.toml",
     "crashing-consumer.toml",

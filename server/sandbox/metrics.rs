@@ -27,6 +27,7 @@ pub fn render(run: &Run, id: SandboxId, format: MetricsFormat) -> String {
     scrape.queues(&mut out);
     scrape.producers(&mut out);
     scrape.consumers(&mut out);
+    scrape.alerts(&mut out);
     scrape.streams(&mut out);
     scrape.bill(&mut out);
     out.finish()
@@ -184,6 +185,38 @@ impl Scrape<'_> {
                     read(p),
                 );
             }
+        }
+    }
+
+    /// The scenario's alert rules, as Prometheus' own `ALERTS` series names them: one sample per rule,
+    /// 1 while it fires. A Grafana panel of it shows what the page's timeline shows.
+    fn alerts(&self, out: &mut Exposition) {
+        if self.metrics.alerts.is_empty() {
+            return;
+        }
+        out.family(
+            "eda_alert_firing",
+            Kind::Gauge,
+            "1 while the alert rule fires, 0 otherwise.",
+        );
+        for alert in &self.metrics.alerts {
+            let consumer = self
+                .topology
+                .consumers
+                .get(usize::from(alert.consumer.0))
+                .map_or("", |c| c.name.as_str());
+            let metric = serde_json::to_value(alert.metric)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            out.sample(
+                &self.labels(&[
+                    ("alert", &alert.alert),
+                    ("consumer", consumer),
+                    ("metric", &metric),
+                ]),
+                f64::from(u8::from(alert.firing)),
+            );
         }
     }
 
