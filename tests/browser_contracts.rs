@@ -163,7 +163,7 @@ async fn a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_
     let mode = wait_until(
         client,
         "the registry's mode under the topic",
-        "document.querySelector('#topology .node__registry')?.textContent",
+        "document.querySelector('#topology .node__registry')?.firstChild.textContent",
     )
     .await;
     assert_eq!(mode, "registry: BACKWARD");

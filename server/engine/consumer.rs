@@ -149,6 +149,15 @@ impl Consumer {
             self.design.upcast
         }
     }
+
+    /// Whether its upcaster converts a message of `version` first, filling in the fields the old
+    /// version lacks.
+    fn upcasts(&self, version: u32) -> bool {
+        let known = &self.spec.schema_versions;
+        self.design.upcast
+            && !known.contains(&version)
+            && known.iter().any(|&newer| newer > version)
+    }
 }
 
 /// How one processing attempt ended.
@@ -338,6 +347,7 @@ impl World {
             return Attempt::Failed(FailureReason::UnknownSchemaVersion);
         }
         if !target.spec.reads_fields.is_empty()
+            && !target.upcasts(message.schema_version)
             && let Some(fields) = message.payload.as_object()
             && target
                 .spec

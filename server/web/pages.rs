@@ -7,7 +7,7 @@ use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 
 use crate::exercise::brokers::{self, NoteTarget};
-use crate::exercise::{CatalogEntry, Exercise, KnobTarget, Part};
+use crate::exercise::{CatalogEntry, Exercise, Knob, KnobTarget, Part};
 use crate::sandbox::SandboxError;
 use crate::web::client_identity::ClientIdentity;
 use crate::web::error::ErrorPage;
@@ -188,6 +188,9 @@ fn knobs_with_notes(exercise: &Exercise) -> Vec<serde_json::Value> {
                 KnobTarget::Alert(_) | KnobTarget::Contract(_) => None,
             };
             let mut value = serde_json::to_value(knob).unwrap_or_default();
+            if let (Some(fields), Some(_)) = (value.as_object_mut(), knob.range) {
+                compact_range(fields, knob);
+            }
             if let (Some(fields), Some(note)) = (
                 value.as_object_mut(),
                 target.and_then(|target| brokers::note(target, &knob.field)),
@@ -200,6 +203,24 @@ fn knobs_with_notes(exercise: &Exercise) -> Vec<serde_json::Value> {
             value
         })
         .collect()
+}
+
+/// A range knob's options as the page needs them: its values, with the unit's singular for 1, instead
+/// of up to 100 option objects. The page builds each option from them (its id is the number, its label
+/// the number and the unit), so a slider's knob costs a few hundred bytes of the first render.
+fn compact_range(fields: &mut serde_json::Map<String, serde_json::Value>, knob: &Knob) {
+    let values: Vec<serde_json::Value> = knob.options.iter().map(|o| o.value.clone()).collect();
+    let unit_one = knob
+        .options
+        .iter()
+        .find(|o| o.value.as_f64() == Some(1.0))
+        .and_then(|o| o.label.strip_prefix("1 "))
+        .map(str::to_owned);
+    fields.remove("options");
+    fields.insert("values".to_owned(), serde_json::Value::from(values));
+    if let Some(unit_one) = unit_one {
+        fields.insert("unit_one".to_owned(), serde_json::Value::from(unit_one));
+    }
 }
 
 impl PlaygroundView {

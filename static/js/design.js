@@ -330,10 +330,18 @@ export class DesignPanel {
 export function parseKnobs(text) {
   try {
     const knobs = JSON.parse(text || "[]");
-    return Array.isArray(knobs) ? knobs : [];
+    return Array.isArray(knobs) ? knobs.map(withRangeOptions) : [];
   } catch {
     return [];
   }
+}
+
+/** A range knob comes as its values (the page's first render stays light): each becomes an option whose
+ * id is the number and whose label is the number and the unit, as the server names them. */
+function withRangeOptions(knob) {
+  if (knob.options || !Array.isArray(knob.values)) return knob;
+  const label = (v) => (knob.unit ? `${v} ${v === 1 && knob.unit_one ? knob.unit_one : knob.unit}` : String(v));
+  return { ...knob, options: knob.values.map((v) => ({ id: String(v), label: label(v), value: v })) };
 }
 
 /** What real brokers call a knob's setting, folded under it: one line per broker. */

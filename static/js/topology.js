@@ -136,7 +136,7 @@ export class TopologyView {
 
     const a = { producer: [], channelIn: [], channelOut: [], queueIn: [], queueOut: [], consumerIn: [], consumer: [], consumerTop: [], dlq: [], replyTo: [], emitPath: {} };
     const filters = [];
-    const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [], producerEdges: new Map() };
+    const refs = { producers: new Map(), queues: new Map(), streams: new Map(), consumers: new Map(), dlqs: new Map(), edges: [], producerEdges: new Map(), notes: [] };
     let y = top;
     t.channels.forEach((ch, ci) => {
       const bandH = weights[ci] * slot;
@@ -244,7 +244,7 @@ export class TopologyView {
     this.linkLabels = s("g", { class: "link-labels" });
     this.svg.insertBefore(this.linkLabels, this.dots);
     this.svg.insertBefore(s("g", { class: "filter-labels" }, ...filters.map(({ at, text }) =>
-      s("text", { class: "edge-filter", x: at[0], y: at[1] }, text, s("title", {}, `Subscription filter: only messages whose routing key matches ${text}`)))), this.dots);
+      s("text", { class: "edge-filter", x: at[0], y: at[1] }, text, s("title", {}, `Subscription filter: only messages whose routing key matches ${text}`))), ...refs.notes), this.dots);
     this.paintLinks();
     this.select(this.selected);
     if (metrics) this.update(metrics);
@@ -269,9 +269,10 @@ export class TopologyView {
         s("path", { class: "node__box", d: `M${x + r},${y} H${x + w - r} L${x + w},${y + r} L${x + w - r},${y + h} H${x + r} L${x},${y + r} Z` }),
         s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle" }, "topic"),
         s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle", "data-fit": w - h }, ch.name),
-        // A schema registry: its mode under the topic, where the edges leave room.
-        ch.registry ? s("text", { class: "node__registry", x: x + w / 2, y: y + h + 16, "text-anchor": "middle", "data-fit": w }, `registry: ${registryMode(ch.registry)}`) : null,
         ch.registry ? s("title", {}, registryTitle(ch)) : null);
+      // A schema registry: its mode under the topic, where the edges leave room; drawn with the edges'
+      // labels, since it is outside the node's border.
+      if (ch.registry) refs.notes.push(s("text", { class: "node__registry", x: x + w / 2, y: y + h + 16, "text-anchor": "middle" }, `registry: ${registryMode(ch.registry)}`, s("title", {}, registryTitle(ch))));
       return g;
     }
     // Without room, a queue drops its "queue" label (its depth bar says it) for its dead-letter queue.

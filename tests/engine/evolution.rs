@@ -174,3 +174,22 @@ fn a_consumer_release_changes_the_versions_it_reads_at_its_time() {
     // Only the ten v1 orders published between the two releases fail, for good; the v2 ones are read.
     assert_eq!(of_type(&events, "dead_lettered").len(), 10);
 }
+
+#[test]
+fn an_upcaster_lets_a_new_reader_take_old_events_without_their_new_fields() {
+    // The v2 code ships first (1 s) and needs `slot`, which v1 events lack; with an upcaster it
+    // converts them, and nothing fails.
+    let text = registry_scenario("none")
+        .replace(
+            "effect = { kind = \"once\", label = \"charged\" }",
+            "effect = { kind = \"once\", label = \"charged\" }\nreleases = [{ name = \"v2 code\", at_ms = 1000, schema_versions = [2], reads_fields = [\"total\", \"slot\"] }]",
+        )
+        .replace(
+            "design = { tolerant_reader = true }",
+            "design = { tolerant_reader = true, upcast = true }",
+        );
+    let mut world = world(&text, 1);
+    let events = run(&mut world, 10_000);
+    assert!(of_type(&events, "processing_failed").is_empty());
+    assert!(world.report()[0].missing.is_empty());
+}
