@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::dedup::DedupStore;
 use super::design::{Idempotency, OrderingStrategy};
 use super::ids::{ConsumerId, MessageId};
 use super::message::MessageRef;
@@ -41,10 +42,10 @@ pub(crate) struct Business {
     pub(crate) latest: StableHashMap<Arc<str>, (u64, MessageId)>,
     /// Highest sequence number applied per key.
     pub(crate) last_seq: StableHashMap<Arc<str>, u64>,
-    pub(crate) seen_ids: StableHashSet<MessageId>,
+    pub(crate) seen_ids: DedupStore<MessageId>,
     /// Work the business declined (a refused payment): handled, with no effect.
     pub(crate) declined: StableHashSet<(Arc<str>, u64)>,
-    pub(crate) seen_keys: StableHashSet<(Arc<str>, u64)>,
+    pub(crate) seen_keys: DedupStore<(Arc<str>, u64)>,
     /// Resequencer: early messages per key, by sequence number.
     pub(crate) held: StableHashMap<Arc<str>, BTreeMap<u64, MessageRef>>,
 }
@@ -57,14 +58,18 @@ impl World {
         instance: u32,
         message: &MessageRef,
     ) -> BusinessOutcome {
+        let now = self.now;
         let target = &mut self.consumers[consumer.index()];
+        let ttl = target.design.dedup_ttl_ms;
         let fresh = match target.design.idempotency {
             Idempotency::None => true,
-            Idempotency::MessageId => target.business.seen_ids.insert(message.id),
-            Idempotency::BusinessKey => target
-                .business
-                .seen_keys
-                .insert((message.key.clone(), message.seq)),
+            Idempotency::MessageId => target.business.seen_ids.remember(message.id, now, ttl),
+            Idempotency::BusinessKey => {
+                target
+                    .business
+                    .seen_keys
+                    .remember((message.key.clone(), message.seq), now, ttl)
+            }
         };
         if !fresh {
             target.business.duplicates_skipped += 1;

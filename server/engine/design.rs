@@ -123,6 +123,9 @@ pub struct Design {
     pub upcast: bool,
     /// Copy the incoming correlation id onto every event it emits.
     pub propagate_correlation: bool,
+    /// How long its idempotency store remembers a handled message id or business key; for the whole
+    /// run when left out. A duplicate that comes later is handled again.
+    pub dedup_ttl_ms: Option<Millis>,
 }
 
 impl Default for Design {
@@ -137,6 +140,7 @@ impl Default for Design {
             tolerant_reader: false,
             upcast: false,
             propagate_correlation: true,
+            dedup_ttl_ms: None,
         }
     }
 }

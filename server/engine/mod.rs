@@ -15,7 +15,7 @@
 //!   retries and dead letters; `stream`: partitioned logs and consumer groups.
 //! - `producer`: scheduled, dual-write, outbox and request-reply publishing.
 //! - `consumer`: instances and one message's way from arrival to ack; `business`: effects,
-//!   idempotency, ordering and the anomalies they cause.
+//!   idempotency, ordering and the anomalies they cause; `dedup`: the idempotency store and its expiry.
 //! - `network`: latency, jitter, loss, duplication and cuts per service link.
 //! - `commands`: faults and console actions; `observe`: topology, metrics, report;
 //!   `rates`: per-second rates over a rolling virtual window; `usage`: what a run uses, for its bill;
@@ -32,6 +32,7 @@ mod channel;
 pub mod command;
 mod commands;
 mod consumer;
+mod dedup;
 pub mod design;
 mod error;
 pub mod ids;

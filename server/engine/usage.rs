@@ -225,7 +225,11 @@ impl World {
             dedup_entries: self
                 .consumers
                 .iter()
-                .map(|c| (c.business.seen_ids.len() + c.business.seen_keys.len()) as u64)
+                .map(|c| {
+                    let ttl = c.design.dedup_ttl_ms;
+                    (c.business.seen_ids.live(self.now, ttl)
+                        + c.business.seen_keys.live(self.now, ttl)) as u64
+                })
                 .sum(),
             effects: consumers.iter().map(|c| c.effects).sum(),
             consumers,

@@ -107,6 +107,15 @@ pub(crate) fn design(field: &str, design: &Design) -> Result<(), ScenarioError> 
     if let OrderingStrategy::Resequence { timeout_ms } = design.ordering {
         duration(&format!("{field}.ordering.timeout_ms"), timeout_ms)?;
     }
+    if let Some(ttl) = design.dedup_ttl_ms {
+        if ttl == 0 {
+            return err(
+                format!("{field}.dedup_ttl_ms"),
+                "must be above 0: a store that forgets at once remembers nothing",
+            );
+        }
+        duration(&format!("{field}.dedup_ttl_ms"), ttl)?;
+    }
     Ok(())
 }
 

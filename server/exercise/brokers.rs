@@ -231,6 +231,19 @@ pub const NOTES: &[BrokerNote] = &[
     },
     BrokerNote {
         target: Consumer,
+        field: "dedup_ttl_ms",
+        title: "Deduplication window",
+        engine: "How long the consumer's idempotency store remembers a handled message id or business key; a duplicate that arrives later is handled again. Without it the store keeps everything for the whole run.",
+        rabbitmq: "None in the broker: the consumer keeps the ids it handled (a table with a unique key, or a cache entry with an expiry) for as long as it chooses.",
+        kafka: "The idempotent producer drops a producer's own retries per partition and session; a consumer that must not apply a record twice keeps its own store, or commits its offset in the same transaction as its effect.",
+        sqs: "FIFO queues drop a message whose MessageDeduplicationId was seen in the last 5 minutes, a fixed window; standard queues do not deduplicate.",
+        nats: "A stream's Duplicates window (2 minutes by default) drops a publish whose Nats-Msg-Id it has seen within it.",
+        counting: Some(
+            "SQS and JetStream deduplicate publishes in the broker, before a consumer sees them; the engine's window is the consumer's, and applies to redeliveries as well as to duplicates.",
+        ),
+    },
+    BrokerNote {
+        target: Consumer,
         field: "ordering",
         title: "Ordering",
         engine: "Apply in arrival order, drop events older than the last one applied for their key, or hold early ones back until the gap fills or a timeout passes.",

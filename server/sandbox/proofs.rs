@@ -192,7 +192,9 @@ impl ProofPool {
                     if let Some(on_proven) = on_proven {
                         on_proven(brief.clone());
                     }
-                    pool.remember(key, report, brief);
+                    // Cached before the client hears of it: asking again at once finds it.
+                    pool.remember(key, report.clone(), brief);
+                    send(&job.reply, report.as_ref().clone());
                 }
                 Ok(None) => {}
                 Err(_) => {
@@ -253,11 +255,11 @@ fn run_job(job: &Job) -> Option<(Arc<Utf8Bytes>, ProofBrief)> {
         true
     };
     match prove(&job.exercise, &job.request, &mut progress) {
-        Ok(Some(report)) => {
-            let text = Arc::new(encode_report(&job.exercise, &report));
-            send(&job.reply, text.as_ref().clone());
-            Some((text, report.brief()))
-        }
+        // Sent by the caller once it is cached.
+        Ok(Some(report)) => Some((
+            Arc::new(encode_report(&job.exercise, &report)),
+            report.brief(),
+        )),
         Ok(None) => {
             send(&job.reply, cancelled("The proof was cancelled."));
             None
