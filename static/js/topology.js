@@ -616,7 +616,7 @@ function edge(from, to, consumer, refs) {
 }
 
 /** The fields of a consumer's running design (engine `Design`); a knob on any other field rebuilds the run. */
-const DESIGN_FIELDS = new Set(["ack_mode", "retry", "idempotency", "ordering", "prefetch", "instances", "tolerant_reader", "upcast", "propagate_correlation"]);
+const DESIGN_FIELDS = new Set(["ack_mode", "retry", "idempotency", "ordering", "prefetch", "instances", "tolerant_reader", "upcast", "propagate_correlation", "dedup_ttl_ms"]);
 
 /** A consumer's design as short tags, each with the design field it shows:
  * "ack after work · retry exp ×5 · dedup msg-id · ×4"; a field in `fields` (a knob sets it) always shows. */
@@ -629,7 +629,7 @@ export function designTags(d, fields = new Set()) {
   const tags = [
     { field: "ack_mode", text: d.ack_mode === "on_receipt" ? "ack on receipt" : "ack after work" },
     { field: "retry", text: retry },
-    { field: "idempotency", text: { none: "no dedup", message_id: "dedup msg-id", business_key: "dedup key" }[d.idempotency] ?? String(d.idempotency) },
+    { field: "idempotency", text: ({ none: "no dedup", message_id: "dedup msg-id", business_key: "dedup key" }[d.idempotency] ?? String(d.idempotency)) + (d.dedup_ttl_ms && d.idempotency !== "none" ? ` ${d.dedup_ttl_ms / 1000} s` : "") },
   ];
   const ordering = d.ordering?.strategy ?? "none";
   if (ordering !== "none" || knob("ordering")) tags.push({ field: "ordering", text: { none: "any order", drop_stale: "drop stale", resequence: "resequence" }[ordering] ?? ordering });
@@ -641,7 +641,6 @@ export function designTags(d, fields = new Set()) {
   return tags;
 }
 
-/** The tags in one line, for text. */
 /** A schema registry's mode as Confluent writes it: BACKWARD, FULL_TRANSITIVE, … */
 function registryMode(mode) {
   return mode.toUpperCase();
@@ -651,6 +650,7 @@ function registryTitle(ch) {
   return `${ch.name} has a schema registry in mode ${registryMode(ch.registry)}: a producer's new schema version is refused at publish time unless the mode allows it`;
 }
 
+/** The tags in one line, for text. */
 export function designLine(d) {
   return designTags(d).map((t) => t.text).join(" · ");
 }
