@@ -1,10 +1,14 @@
-//! Contracts a learner writes, in a real headless Chromium: in contract-testing the learner makes
-//! invoicing's contract require `total`, the producer's pipeline goes red on the release that renames
-//! it (the producer node says BUILD RED and names the clause, the log and the timeline say so), the
-//! harmless release still ships, and every goal ends met. schema-evolution draws its registry's mode.
+//! Part 3 in a real headless Chromium, as a learner does it:
+//! - contracts: in contract-testing the learner makes invoicing's contract require `total`, the
+//!   producer's pipeline goes red on the release that renames it (the producer node says BUILD RED and
+//!   names the clause, the log and the timeline say so), the harmless release still ships, and every
+//!   goal ends met;
+//! - a schema registry: schema-evolution draws its mode and the log says why it refused v2;
+//! - an alert rule: in alert-rules the learner sets the on-call rule on lag, and sees it fire on the
+//!   consumer, in the log and on the timeline, and resolve.
 //!
 //! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
-//! time. Screenshots go to `target/screenshots/contracts-*.png`. Where Chromium or ChromeDriver is
+//! time. Screenshots go to `target/screenshots/contracts-*.png`, `registry-*.png` and `alert-*.png`. Where Chromium or ChromeDriver is
 //! missing the test says so loudly on stderr and passes.
 use eda_playground::config::Config;
 use eda_playground::exercise::Catalog;
@@ -188,5 +192,127 @@ async fn a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_
         "{line}"
     );
     screenshot(client, "registry-refused").await;
+    browser.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_rule_the_learner_sets_fires_on_the_consumer_the_log_and_the_timeline() {
+    let Some(tools) =
+        tools("an_alert_rule_the_learner_sets_fires_on_the_consumer_the_log_and_the_timeline")
+    else {
+        return;
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(serve(
+        listener,
+        AppState::with_catalog(Config::default(), Catalog::bundled()),
+    ));
+    let browser = Browser::start(&tools, "alert").await;
+    let client = &browser.client;
+    client
+        .goto(&format!("http://{addr}/exercises/alert-rules"))
+        .await
+        .expect("open the playground");
+    wait_until(
+        client,
+        "the live sandbox with the rule on the consumer",
+        "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('.node--consumer .node__tag')",
+    )
+    .await;
+
+    // The rule: lag above 20 for 2 s. The metric is a menu; threshold and duration are sliders,
+    // moved as a person does (the value changes, then the input events), each applied.
+    click(client, "#tab-design").await;
+    click(
+        client,
+        "input[data-knob='on-call-metric'][value='lag'] + span",
+    )
+    .await;
+    click(client, "[data-apply='on-call-metric']").await;
+    for (knob, value) in [("on-call-above", "20"), ("on-call-for", "2000")] {
+        client
+            .execute(
+                &format!(
+                    "const s = document.querySelector('#knob-{knob}'); s.value = '{value}'; s.dispatchEvent(new Event('input', {{ bubbles: true }})); s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+                ),
+                vec![],
+            )
+            .await
+            .expect("move the slider");
+        click(client, &format!("[data-apply='{knob}']")).await;
+    }
+    let line = wait_until(
+        client,
+        "the rule on fulfilment's design line",
+        "(t => t.includes('alert lag > 20 for 2 s') && t)(document.querySelector('.node--consumer .node__design')?.textContent ?? '')",
+    )
+    .await;
+    assert!(
+        line.as_str()
+            .unwrap_or_default()
+            .contains("alert lag > 20 for 2 s"),
+        "{line}"
+    );
+
+    client
+        .find(Locator::Css("#speed"))
+        .await
+        .expect("speed")
+        .select_by_value("16")
+        .await
+        .expect("16×");
+    click(client, "#btn-start").await;
+    // The slowdown at 12 s: the consumer's border turns red and its design line says ALERT FIRING.
+    wait_until(
+        client,
+        "the alert firing on fulfilment",
+        "document.querySelector('.node--consumer.node--alerting')?.textContent.includes('ALERT FIRING')",
+    )
+    .await;
+    client
+        .execute(
+            "document.querySelector('#btn-play').textContent === 'Pause' && document.querySelector('#btn-play').click();",
+            vec![],
+        )
+        .await
+        .expect("pause");
+    screenshot(client, "alert-firing").await;
+    click(client, "#btn-play").await;
+    wait_until(
+        client,
+        "the run finished with every goal met",
+        "document.querySelector('#playground').dataset.status === 'finished' && document.querySelectorAll('#goals .goal--met').length === 3",
+    )
+    .await;
+    let markers = client
+        .execute(
+            "return [...document.querySelectorAll('.marker--alert')].map(m => m.title.replace(/^[0-9.]+ s: /, ''));",
+            vec![],
+        )
+        .await
+        .expect("the markers");
+    assert_eq!(
+        markers,
+        serde_json::json!(["alert on-call fired", "alert on-call resolved"])
+    );
+    client
+        .execute("document.querySelector('dialog[open]')?.close();", vec![])
+        .await
+        .expect("close the success dialog");
+    click(client, "#log-problems").await;
+    let fired = wait_until(
+        client,
+        "the firing in the log",
+        "[...document.querySelectorAll('#log .log__text')].map(t => t.textContent).find(t => t.startsWith('alert on-call fired'))",
+    )
+    .await;
+    assert!(
+        fired
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("alert on-call fired: fulfilment's lag is"),
+        "{fired}"
+    );
     browser.stop().await;
 }
