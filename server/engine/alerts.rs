@@ -64,6 +64,9 @@ pub enum AlertMetric {
     /// A business counter: orders the producers have committed to that it has not applied or declined
     /// yet. Meant for a consumer every order reaches, directly or through the services before it.
     OrdersWaiting,
+    /// The p99 of its end-to-end latencies (first publication to effect) over the last 10 s of virtual
+    /// time, in milliseconds; 0 when it applied nothing in that window.
+    LatencyP99Ms,
 }
 
 impl AlertMetric {
@@ -76,6 +79,7 @@ impl AlertMetric {
             Self::ErrorRate => "failures per second",
             Self::OldestAgeMs => "age of the oldest waiting message (ms)",
             Self::OrdersWaiting => "orders waiting",
+            Self::LatencyP99Ms => "recent p99 latency (ms)",
         }
     }
 }
@@ -152,6 +156,7 @@ impl World {
             .map(|a| match a.spec.metric {
                 AlertMetric::OldestAgeMs => self.oldest_age(a.consumer) as f64,
                 AlertMetric::OrdersWaiting => self.orders_waiting(a.consumer) as f64,
+                AlertMetric::LatencyP99Ms => self.recent_p99(a.consumer) as f64,
                 metric => value_of(metric, a.consumer, &metrics, &topology),
             })
             .collect();
@@ -266,6 +271,6 @@ fn value_of(
             .get(consumer.0 as usize)
             .map_or(0.0, |c| c.failed_per_sec),
         // Read from the world itself, in `check_alerts`.
-        AlertMetric::OldestAgeMs | AlertMetric::OrdersWaiting => 0.0,
+        AlertMetric::OldestAgeMs | AlertMetric::OrdersWaiting | AlertMetric::LatencyP99Ms => 0.0,
     }
 }

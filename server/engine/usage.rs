@@ -27,7 +27,15 @@ pub(crate) struct Meter {
     stored_message_ms: u64,
     peak_instances: Vec<u32>,
     latency: Vec<Histogram>,
+    /// Each consumer's latest latencies with when they were measured, for an alert on its recent p99
+    /// (the histogram is the whole run's, which an incident would never leave).
+    recent_latency: Vec<std::collections::VecDeque<(Millis, Millis)>>,
 }
+
+/// The window of an alert's p99, in virtual time, as a Prometheus `histogram_quantile` over a range.
+pub const RECENT_LATENCY_WINDOW_MS: Millis = 10_000;
+/// Latencies kept per consumer within that window; at the limit the oldest gives way to the newest.
+pub const RECENT_LATENCIES: usize = 1_024;
 
 /// A consumer's latencies, bucketed.
 #[derive(Debug, Clone)]
@@ -161,7 +169,35 @@ impl World {
                 .latency
                 .resize_with(index + 1, Histogram::default);
         }
-        self.meter.latency[index].record(self.now.saturating_sub(produced_at));
+        let latency = self.now.saturating_sub(produced_at);
+        self.meter.latency[index].record(latency);
+        if self.meter.recent_latency.len() <= index {
+            self.meter
+                .recent_latency
+                .resize_with(index + 1, Default::default);
+        }
+        let recent = &mut self.meter.recent_latency[index];
+        if recent.len() >= RECENT_LATENCIES {
+            recent.pop_front();
+        }
+        recent.push_back((self.now, latency));
+    }
+
+    /// The p99 of the consumer's latencies measured in the last [`RECENT_LATENCY_WINDOW_MS`]
+    /// (0 when it applied nothing then).
+    pub(crate) fn recent_p99(&self, consumer: ConsumerId) -> Millis {
+        let Some(recent) = self.meter.recent_latency.get(consumer.index()) else {
+            return 0;
+        };
+        let since = self.now.saturating_sub(RECENT_LATENCY_WINDOW_MS);
+        let mut sorted: Vec<Millis> = recent
+            .iter()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, latency)| *latency)
+            .collect();
+        sorted.sort_unstable();
+        let rank = (sorted.len() * 99).div_ceil(100);
+        sorted.get(rank.saturating_sub(1)).copied().unwrap_or(0)
     }
 
     fn running_instances(&self) -> Vec<u32> {

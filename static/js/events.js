@@ -20,7 +20,7 @@ const CLASS = {
 };
 
 /** How the page names an alert rule's metric: in the log and on the consumer's design line. */
-export const ALERT_METRIC = { lag: "lag", dead_letters: "dead letters", retry_rate: "retries/s", error_rate: "failures/s", oldest_age_ms: "oldest wait (ms)", orders_waiting: "orders waiting" };
+export const ALERT_METRIC = { lag: "lag", dead_letters: "dead letters", retry_rate: "retries/s", error_rate: "failures/s", oldest_age_ms: "oldest wait (ms)", orders_waiting: "orders waiting", latency_p99_ms: "p99 (ms)" };
 
 export function classOf(ev) {
   // A learner's design change is a choice, not a fault.

@@ -131,17 +131,18 @@ fn a_rule_on_an_unknown_consumer_or_a_name_used_twice_is_refused() {
 }
 
 #[test]
-fn the_oldest_wait_and_the_orders_waiting_rise_with_a_slowdown_and_fall_after_it() {
+fn the_oldest_wait_the_orders_waiting_and_the_recent_p99_rise_with_a_slowdown_and_fall_after_it() {
     let text = SLOWED.replace(
         "[[alerts]]\nname = \"billing-dead-letters\"\nmetric = \"dead_letters\"\nconsumer = \"billing\"\nabove = 0\n",
         "[[alerts]]\nname = \"oldest\"\nmetric = \"oldest_age_ms\"\nconsumer = \"billing\"\nabove = 1500\n\
-         [[alerts]]\nname = \"waiting\"\nmetric = \"orders_waiting\"\nconsumer = \"billing\"\nabove = 15\n",
+         [[alerts]]\nname = \"waiting\"\nmetric = \"orders_waiting\"\nconsumer = \"billing\"\nabove = 15\n\
+         [[alerts]]\nname = \"p99\"\nmetric = \"latency_p99_ms\"\nconsumer = \"billing\"\nabove = 1000\n",
     );
     assert!(text.contains("oldest_age_ms"), "the scenario was rewritten");
     let mut world = world(&text, 3);
     let events = run(&mut world, 30_000);
     let alerts = alert_events(&events);
-    for rule in ["oldest", "waiting"] {
+    for rule in ["oldest", "waiting", "p99"] {
         let fired: Vec<_> = alerts.iter().filter(|(_, name, _)| name == rule).collect();
         assert_eq!(fired.len(), 2, "{rule} fires once and resolves: {alerts:?}");
         let (at, _, what) = fired[0];
