@@ -79,7 +79,7 @@ pub use releases::{ConsumerRelease, ContractSpec, MAX_PIPELINE_PROBLEMS, Produce
 pub use scenario::{LinkConditions, Scenario};
 pub use stream::partition_for_key;
 pub use trace::{DeadLetterReason, DropReason, FailureReason, TraceEvent, TraceKind};
-pub use usage::{ConsumerUsage, Usage};
+pub use usage::{ConsumerUsage, RECENT_LATENCIES, RECENT_LATENCY_WINDOW_MS, Usage};
 pub use validate::{
     MAX_ALERTS, MAX_ATTEMPTS, MAX_CHANNELS, MAX_CONSUMERS, MAX_DURATION_MS, MAX_FAULTS,
     MAX_MESSAGES_PER_PRODUCER, MAX_NAME_LEN, MAX_PARTITIONS, MAX_PREFETCH, MAX_PRODUCERS,
