@@ -57,6 +57,8 @@ pub(crate) struct Producer {
     pub(crate) stats: ProducerStats,
     /// The outcome of its latest release, once one was due.
     pub(crate) last_release: Option<super::releases::ReleaseOutcome>,
+    /// While it dual-publishes: the previous version and payload, sent beside each new message.
+    pub(crate) dual: Option<(u32, Arc<serde_json::Value>)>,
 }
 
 impl Producer {
@@ -75,6 +77,7 @@ impl Producer {
             orders: Vec::new(),
             stats: ProducerStats::default(),
             last_release: None,
+            dual: None,
         }
     }
 
@@ -134,7 +137,26 @@ impl World {
             state.next_sequence(&key)
         };
         let message = self.new_message(producer, key, seq, None, false);
+        let twin = self.dual_twin(producer, &message);
         self.send_from_producer(producer, message);
+        if let Some(twin) = twin {
+            // The same order again in the previous version: published, not a second order.
+            self.publish(twin, Sender::Producer(producer));
+        }
+    }
+
+    /// While the producer dual-publishes, the message in its previous version: a message of its own
+    /// (its own id), with the same order, key and correlation.
+    fn dual_twin(&mut self, producer: ProducerId, message: &MessageRef) -> Option<MessageRef> {
+        let (version, payload) = self.producers[producer.index()].dual.clone()?;
+        if self.at_message_cap() {
+            return None;
+        }
+        let mut twin = (**message).clone();
+        twin.id = self.new_message_id();
+        twin.schema_version = version;
+        twin.payload = payload;
+        Some(Arc::new(twin))
     }
 
     /// Builds a message of this producer's kind.

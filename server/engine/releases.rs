@@ -35,6 +35,11 @@ pub struct ProducerRelease {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub payload: Option<Value>,
+    /// Dual publishing: keep publishing the version it had before, beside the new one, as a second
+    /// message of the same order, until a later release without it. Consumers that read one version
+    /// pick theirs with a subscription filter on `schema_version`.
+    #[serde(default)]
+    pub dual_publish: bool,
 }
 
 /// A change a consumer ships at `at_ms`.
@@ -49,6 +54,10 @@ pub struct ConsumerRelease {
     /// The payload fields its code uses from then on; unchanged when left out.
     #[serde(default)]
     pub reads_fields: Option<Vec<String>>,
+    /// Topics: its subscription's attribute filter from then on (such as `schema_version`, to take
+    /// the version its new code reads during dual publishing); unchanged when left out.
+    #[serde(default)]
+    pub filter_attributes: Option<BTreeMap<String, super::scenario::AttributeMatch>>,
 }
 
 /// What a consumer's team declares it relies on in one event type: the contract the producer's
@@ -202,6 +211,8 @@ impl World {
         }
         let checked = !self.contracts.is_empty();
         let state = &mut self.producers[producer.index()];
+        let before = (state.spec.schema_version, state.payload.clone());
+        state.dual = (release.dual_publish && before.0 != version).then_some(before);
         state.spec.schema_version = version;
         state.payload = Arc::new(payload);
         state.last_release = Some(ReleaseOutcome {
@@ -210,7 +221,13 @@ impl World {
             deployed: true,
             problems: Vec::new(),
         });
-        let summary = format!("publishes {} v{version}", state.event_type);
+        let summary = match state.dual {
+            Some((old, _)) => format!(
+                "publishes {0} v{version} and v{old} side by side",
+                state.event_type
+            ),
+            None => format!("publishes {} v{version}", state.event_type),
+        };
         self.record(TraceKind::ReleaseDeployed {
             release: name,
             producer: Some(producer),
@@ -234,6 +251,14 @@ impl World {
         if let Some(fields) = release.reads_fields {
             summary.push(format!("uses {}", fields.join(", ")));
             state.spec.reads_fields = fields;
+        }
+        if let Some(filter) = release.filter_attributes {
+            let conditions: Vec<String> = filter.keys().cloned().collect();
+            summary.push(format!(
+                "filters its subscription on {}",
+                conditions.join(", ")
+            ));
+            state.spec.filter_attributes = filter;
         }
         self.record(TraceKind::ReleaseDeployed {
             release: Arc::from(release.name.as_str()),

@@ -61,6 +61,7 @@ fn attribute(message: &Message, name: &str) -> Option<Value> {
     match name {
         "event_type" => Some(Value::from(&*message.event_type)),
         "key" => Some(Value::from(&*message.key)),
+        "schema_version" => Some(Value::from(message.schema_version)),
         field => message.payload.get(field).cloned(),
     }
 }

@@ -298,7 +298,7 @@ pub struct ConsumerSpec {
     #[serde(default)]
     pub filter: Option<String>,
     /// Topics: a filter policy on message attributes, in the style of SNS: each named
-    /// attribute must match (`event_type`, `key`, or a field of the payload). Every message
+    /// attribute must match (`event_type`, `key`, `schema_version`, or a field of the payload). Every message
     /// when left out; with `filter` too, both must match.
     #[serde(default)]
     pub filter_attributes: BTreeMap<String, AttributeMatch>,

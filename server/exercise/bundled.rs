@@ -20,6 +20,7 @@ bundled![
     "crashing-consumer.toml",
     "dead-letter-redrive.toml",
     "delivery-guarantees.toml",
+    "dual-publishing.toml",
     "events-vs-commands.toml",
     "idempotency.toml",
     "incident-trail.toml",

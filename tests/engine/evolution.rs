@@ -193,3 +193,66 @@ fn an_upcaster_lets_a_new_reader_take_old_events_without_their_new_fields() {
     assert!(of_type(&events, "processing_failed").is_empty());
     assert!(world.report()[0].missing.is_empty());
 }
+
+/// The shop moves to v2 at 2 s and keeps publishing v1 beside it: the old reader and the new one each
+/// take their version with a subscription filter on `schema_version`, and each order reaches each once.
+const DUAL: &str = r#"
+[[channels]]
+name = "orders"
+kind = "topic"
+[[producers]]
+name = "shop"
+channel = "orders"
+event_type = "OrderPlaced"
+rate_per_sec = 10
+count = 40
+payload = { total = 5 }
+releases = [{ name = "v2", at_ms = 2000, schema_version = 2, payload = { total = 5, slot = "18:00" }, dual_publish = true }]
+[[consumers]]
+name = "billing"
+channel = "orders"
+processing_ms = 10
+schema_versions = [1]
+filter_attributes = { schema_version = { equals = 1 } }
+effect = { kind = "once", label = "charged" }
+[[consumers]]
+name = "delivery"
+channel = "orders"
+processing_ms = 10
+schema_versions = [2]
+design = { upcast = true }
+effect = { kind = "once", label = "planned" }
+releases = [{ name = "v2 only", at_ms = 2000, filter_attributes = { schema_version = { equals = 2 } } }]
+"#;
+
+#[test]
+fn dual_publishing_sends_both_versions_and_filters_let_each_reader_take_its_own() {
+    let mut dual = world(DUAL, 1);
+    let events = run(&mut dual, 10_000);
+    let published = of_type(&events, "published");
+    // 20 orders before the release, then 20 in two versions each.
+    assert_eq!(published.len(), 60);
+    let deployed = of_type(&events, "release_deployed");
+    assert!(
+        matches!(&deployed[0].kind, TraceKind::ReleaseDeployed { summary, .. } if summary.contains("v2 and v1 side by side")),
+        "{deployed:?}"
+    );
+    for report in dual.report() {
+        assert!(
+            report.missing.is_empty(),
+            "{}: {:?}",
+            report.name,
+            report.missing
+        );
+    }
+    assert!(of_type(&events, "duplicate_effect").is_empty());
+    assert!(of_type(&events, "processing_failed").is_empty());
+    // Without its filter, a reader that takes both versions applies the order twice.
+    let unfiltered = DUAL.replace(
+        "filter_attributes = { schema_version = { equals = 1 } }\n",
+        "design = { tolerant_reader = true }\n",
+    );
+    let mut both = world(&unfiltered, 1);
+    let events = run(&mut both, 10_000);
+    assert_eq!(of_type(&events, "duplicate_effect").len(), 20);
+}
