@@ -192,6 +192,28 @@ async fn a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_
         "{line}"
     );
     screenshot(client, "registry-refused").await;
+
+    // A live knob, then a restart knob: the rebuilt run applies the live choice at 0 s, and the
+    // timeline says it was the learner's, not the exercise's.
+    click(client, "#tab-design").await;
+    click(
+        client,
+        "input[data-knob='billing-upcast'][value='yes'] + span",
+    )
+    .await;
+    click(
+        client,
+        "input[data-knob='registry-mode'][value='forward'] + span",
+    )
+    .await;
+    click(client, "[data-apply='registry-mode']").await;
+    let marker = wait_until(
+        client,
+        "the design change at 0 s on the timeline",
+        "[...document.querySelectorAll('.marker')].map(m => m.title).find(t => t.startsWith('0 ms: change design on billing'))",
+    )
+    .await;
+    assert_eq!(marker, "0 ms: change design on billing (by you)");
     browser.stop().await;
 }
 

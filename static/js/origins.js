@@ -35,7 +35,11 @@ export class FaultOrigins {
       const sig = signature(ev.command);
       const key = `${ev.at}:${ev.label}`;
       const mine = this.pending.indexOf(sig);
-      if (this.byFacilitator.has(key)) {
+      if (ev.command?.kind === "set_design" && !this.byFacilitator.has(key)) {
+        // A design change is the learner's Design, whether chosen now or applied at 0 s on a restart.
+        if (mine >= 0) this.pending.splice(mine, 1);
+        ev.origin = "you";
+      } else if (this.byFacilitator.has(key)) {
         ev.origin = "facilitator";
       } else if (mine >= 0) {
         this.pending.splice(mine, 1);
