@@ -60,15 +60,14 @@ impl World {
     ) -> BusinessOutcome {
         let now = self.now;
         let target = &mut self.consumers[consumer.index()];
-        let ttl = target.design.dedup_ttl_ms;
+        let (ttl, capacity) = (target.design.dedup_ttl_ms, target.design.dedup_capacity);
+        let business = &mut target.business;
         let fresh = match target.design.idempotency {
             Idempotency::None => true,
-            Idempotency::MessageId => target.business.seen_ids.remember(message.id, now, ttl),
+            Idempotency::MessageId => business.seen_ids.remember(message.id, now, ttl, capacity),
             Idempotency::BusinessKey => {
-                target
-                    .business
-                    .seen_keys
-                    .remember((message.key.clone(), message.seq), now, ttl)
+                let key = (message.key.clone(), message.seq);
+                business.seen_keys.remember(key, now, ttl, capacity)
             }
         };
         if !fresh {

@@ -126,6 +126,9 @@ pub struct Design {
     /// How long its idempotency store remembers a handled message id or business key; for the whole
     /// run when left out. A duplicate that comes later is handled again.
     pub dedup_ttl_ms: Option<Millis>,
+    /// How many ids or keys its idempotency store keeps at most; the oldest go first. Unbounded when
+    /// left out.
+    pub dedup_capacity: Option<u32>,
 }
 
 impl Default for Design {
@@ -141,6 +144,7 @@ impl Default for Design {
             upcast: false,
             propagate_correlation: true,
             dedup_ttl_ms: None,
+            dedup_capacity: None,
         }
     }
 }

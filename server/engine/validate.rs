@@ -116,6 +116,12 @@ pub(crate) fn design(field: &str, design: &Design) -> Result<(), ScenarioError> 
         }
         duration(&format!("{field}.dedup_ttl_ms"), ttl)?;
     }
+    if design.dedup_capacity == Some(0) {
+        return err(
+            format!("{field}.dedup_capacity"),
+            "must be at least 1: a store that keeps nothing remembers nothing",
+        );
+    }
     Ok(())
 }
 

@@ -244,6 +244,17 @@ pub const NOTES: &[BrokerNote] = &[
     },
     BrokerNote {
         target: Consumer,
+        field: "dedup_capacity",
+        title: "Deduplication store size",
+        engine: "How many handled message ids or business keys the consumer's idempotency store keeps; past it the oldest are forgotten first, and a duplicate of one of them is handled again.",
+        rabbitmq: "None in the broker: the size is the consumer's table or cache (a Redis maxmemory with an eviction policy, a table pruned by a job).",
+        kafka: "The idempotent producer keeps the last five batches per partition in flight; a consumer's own store is sized by the consumer.",
+        sqs: "FIFO deduplication is by time (5 minutes), not by count.",
+        nats: "A stream's Duplicates window is by time; the ids it tracks in it are bounded by the stream's limits, not set on their own.",
+        counting: None,
+    },
+    BrokerNote {
+        target: Consumer,
         field: "ordering",
         title: "Ordering",
         engine: "Apply in arrival order, drop events older than the last one applied for their key, or hold early ones back until the gap fills or a timeout passes.",

@@ -616,7 +616,7 @@ function edge(from, to, consumer, refs) {
 }
 
 /** The fields of a consumer's running design (engine `Design`); a knob on any other field rebuilds the run. */
-const DESIGN_FIELDS = new Set(["ack_mode", "retry", "idempotency", "ordering", "prefetch", "instances", "tolerant_reader", "upcast", "propagate_correlation", "dedup_ttl_ms"]);
+const DESIGN_FIELDS = new Set(["ack_mode", "retry", "idempotency", "ordering", "prefetch", "instances", "tolerant_reader", "upcast", "propagate_correlation", "dedup_ttl_ms", "dedup_capacity"]);
 
 /** A consumer's design as short tags, each with the design field it shows:
  * "ack after work · retry exp ×5 · dedup msg-id · ×4"; a field in `fields` (a knob sets it) always shows. */
@@ -629,7 +629,7 @@ export function designTags(d, fields = new Set()) {
   const tags = [
     { field: "ack_mode", text: d.ack_mode === "on_receipt" ? "ack on receipt" : "ack after work" },
     { field: "retry", text: retry },
-    { field: "idempotency", text: ({ none: "no dedup", message_id: "dedup msg-id", business_key: "dedup key" }[d.idempotency] ?? String(d.idempotency)) + (d.dedup_ttl_ms && d.idempotency !== "none" ? ` ${d.dedup_ttl_ms / 1000} s` : "") },
+    { field: "idempotency", text: ({ none: "no dedup", message_id: "dedup msg-id", business_key: "dedup key" }[d.idempotency] ?? String(d.idempotency)) + (d.idempotency !== "none" && d.dedup_ttl_ms ? ` ${d.dedup_ttl_ms / 1000} s` : "") + (d.idempotency !== "none" && d.dedup_capacity ? ` ≤${d.dedup_capacity}` : "") },
   ];
   const ordering = d.ordering?.strategy ?? "none";
   if (ordering !== "none" || knob("ordering")) tags.push({ field: "ordering", text: { none: "any order", drop_stale: "drop stale", resequence: "resequence" }[ordering] ?? ordering });

@@ -52,11 +52,12 @@ fn at_most_once_loses_a_message_when_the_consumer_crashes() {
 #[test]
 fn at_least_once_repeats_the_effect_after_a_crash_between_effect_and_ack_and_idempotency_removes_it()
  {
-    let duplicates = |idempotency: &str| {
+    // `design`: the consumer's design table, inside its braces.
+    let duplicates = |design: &str| {
         let text = ORDERS.replace(
             "effect =",
             &format!(
-                "failures = {{ crash_after_effect_probability = 0.2, restart_after_ms = 200 }}\ndesign = {{ idempotency = \"{idempotency}\" }}\neffect ="
+                "failures = {{ crash_after_effect_probability = 0.2, restart_after_ms = 200 }}\ndesign = {{ {design} }}\neffect ="
             ),
         );
         let mut world = world(&text, 7);
@@ -68,11 +69,23 @@ fn at_least_once_repeats_the_effect_after_a_crash_between_effect_and_ack_and_ide
             count(&events, "duplicate_skipped"),
         )
     };
-    let (charged_twice, _) = duplicates("none");
+    let (charged_twice, _) = duplicates("idempotency = \"none\"");
     assert!(charged_twice > 0, "a double charge");
-    let (charged_twice, skipped) = duplicates("message_id");
+    let (charged_twice, skipped) = duplicates("idempotency = \"message_id\"");
     assert_eq!(charged_twice, 0);
     assert!(skipped > 0, "the redelivery was recognised");
+    // A store that keeps one id has forgotten the crashed message by the time it comes back after the
+    // restart (others were handled meanwhile); one that forgets after 100 ms has too.
+    let (charged_twice, _) = duplicates("idempotency = \"message_id\", dedup_capacity = 1");
+    assert!(charged_twice > 0, "a store of one forgets");
+    let (charged_twice, _) = duplicates("idempotency = \"message_id\", dedup_ttl_ms = 100");
+    assert!(charged_twice > 0, "a 100 ms window forgets");
+    let (charged_twice, _) =
+        duplicates("idempotency = \"message_id\", dedup_ttl_ms = 5000, dedup_capacity = 100");
+    assert_eq!(
+        charged_twice, 0,
+        "a window and a size that outlast the restart"
+    );
 }
 
 const ACCOUNT: &str = r#"
