@@ -264,6 +264,15 @@ async fn an_alert_rule_the_learner_sets_fires_on_the_consumer_the_log_and_the_ti
             .expect("move the slider");
         click(client, &format!("[data-apply='{knob}']")).await;
     }
+    // Three restarts in a row say so once, not three times.
+    let restarts = client
+        .execute(
+            "return [...document.querySelectorAll('#toasts .toast')].filter(t => t.textContent.startsWith('The run restarted')).length;",
+            vec![],
+        )
+        .await
+        .expect("the toasts");
+    assert!(restarts.as_u64().unwrap_or(9) <= 1, "{restarts} toasts");
     let line = wait_until(
         client,
         "the rule on fulfilment's design line",

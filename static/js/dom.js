@@ -65,8 +65,16 @@ export function shortId(id) {
 export function toast(text, kind = "info") {
   const box = document.getElementById("toasts");
   if (!box) return;
-  const item = h("div", { class: `toast toast--${kind}` }, text);
+  const ms = kind === "error" ? 7000 : 3500;
+  // The same sentence again (three knobs applied in a row) refreshes the one shown instead of stacking.
+  const same = [...box.children].find((t) => t.dataset.text === text);
+  if (same) {
+    clearTimeout(same.timer);
+    same.timer = setTimeout(() => same.remove(), ms);
+    return;
+  }
+  const item = h("div", { class: `toast toast--${kind}`, dataset: { text } }, text);
   box.append(item);
   while (box.children.length > 4) box.firstElementChild.remove();
-  setTimeout(() => item.remove(), kind === "error" ? 7000 : 3500);
+  item.timer = setTimeout(() => item.remove(), ms);
 }
