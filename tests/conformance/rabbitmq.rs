@@ -22,6 +22,10 @@ const EPMD: &str = "epmd";
 /// (consumer_timeout); short, so that the ack-deadline scenario can watch it happen.
 pub(crate) const CONSUMER_TIMEOUT_MS: u64 = 1_000;
 
+/// How often each channel checks its deliveries against consumer_timeout. The node's default
+/// is a minute; RabbitMQ's own consumer-timeout tests shorten it the same way.
+const CHANNEL_TICK_INTERVAL_MS: u64 = 200;
+
 /// `guest:guest`, which a fresh node accepts from loopback.
 const BASIC_AUTH: &str = "Basic Z3Vlc3Q6Z3Vlc3Q=";
 
@@ -59,6 +63,11 @@ impl RabbitMq {
             ),
         )
         .map_err(|e| e.to_string())?;
+        std::fs::write(
+            base.join("advanced.config"),
+            format!("[{{rabbit, [{{channel_tick_interval, {CHANNEL_TICK_INTERVAL_MS}}}]}}].\n"),
+        )
+        .map_err(|e| e.to_string())?;
         // An epmd of its own on a free port, in this test's process group: otherwise the node starts
         // a system-wide epmd daemon that outlives the test.
         let epmd_port = free_port();
@@ -90,7 +99,11 @@ impl RabbitMq {
                 "RABBITMQ_ENABLED_PLUGINS_FILE",
                 base.join("enabled_plugins"),
             )
-            .env("RABBITMQ_CONFIG_FILE", base.join("rabbitmq.conf"));
+            .env("RABBITMQ_CONFIG_FILE", base.join("rabbitmq.conf"))
+            .env(
+                "RABBITMQ_ADVANCED_CONFIG_FILE",
+                base.join("advanced.config"),
+            );
         let mut process = BrokerProcess::spawn(command, base.join("server.log"))?;
         let http = Client::builder(TokioExecutor::new()).build_http();
         let probe = format!("http://127.0.0.1:{http_port}/api/overview");
