@@ -495,7 +495,10 @@ impl World {
                 }
             } else {
                 lost += (in_flight.len() + queue.ready.len()) as u64;
-                queue.ready.clear();
+                let ready = std::mem::take(&mut queue.ready);
+                for envelope in in_flight.values().map(|f| &f.envelope).chain(&ready) {
+                    queue.release(&envelope.message);
+                }
             }
         }
         for consumer in &mut self.consumers {

@@ -497,6 +497,8 @@ impl World {
                     message: work.message.clone(),
                     attempts: work.attempt,
                 };
+                // The record stays in the stream too: its dead letter is a copy of its own.
+                self.queues[queue.index()].hold(&envelope.message);
                 self.dead_letter(queue, envelope, DeadLetterReason::Rejected);
                 if ack_mode == AckMode::AfterProcessing {
                     self.send_commit(consumer, work);
@@ -580,6 +582,7 @@ impl World {
                 key: cause.key.clone(),
                 seq: cause.seq,
                 payload: cause.payload.clone(),
+                payload_bytes: cause.payload_bytes,
                 correlation_id,
                 causation_id: Some(cause.id),
                 channel,
@@ -610,6 +613,7 @@ impl World {
             key: request.key.clone(),
             seq: request.seq,
             payload: request.payload.clone(),
+            payload_bytes: request.payload_bytes,
             correlation_id: request.correlation_id,
             causation_id: Some(request.id),
             channel: reply_to,
@@ -764,7 +768,11 @@ impl World {
                     && !subscription.subscription_durable
                     && !target.has_running_instance()
                 {
-                    let dropped: Vec<_> = self.queues[queue.index()].ready.drain(..).collect();
+                    let subscription = &mut self.queues[queue.index()];
+                    let dropped: Vec<_> = subscription.ready.drain(..).collect();
+                    for envelope in &dropped {
+                        subscription.release(&envelope.message);
+                    }
                     for envelope in dropped {
                         self.record_consumer_drop(
                             envelope.message.id,

@@ -28,9 +28,25 @@ pub struct Message {
     pub reply_to: Option<ChannelId>,
     /// A payload no consumer can parse.
     pub malformed: bool,
+    /// The payload's size as compact JSON, counted once where the payload is made: a follow-up
+    /// that carries its cause's payload carries its size too.
+    pub payload_bytes: u32,
 }
 
+/// What a message weighs beyond its payload, key and type: its ids, timestamps and headers. About
+/// what an AMQP basic-properties frame or a Kafka record's metadata and headers take.
+pub const ENVELOPE_BYTES: u32 = 100;
+
 impl Message {
+    /// The bytes the broker stores for this message: payload, key, type and envelope. Storage
+    /// is billed by these bytes for as long as the broker holds them.
+    pub fn size_bytes(&self) -> u32 {
+        let text = (self.key.len() + self.event_type.len()).min(u32::MAX as usize) as u32;
+        self.payload_bytes
+            .saturating_add(text)
+            .saturating_add(ENVELOPE_BYTES)
+    }
+
     /// The payload's `amount`, used by charge and balance effects; 0 when there is none.
     pub fn amount(&self) -> i64 {
         self.payload
@@ -50,4 +66,38 @@ pub type MessageRef = Arc<Message>;
 pub enum Publisher {
     Producer(ProducerId),
     Consumer(ConsumerId),
+}
+
+/// A payload made once and sent many times, with its size counted once.
+#[derive(Debug, Clone)]
+pub(crate) struct SizedPayload {
+    pub(crate) value: Arc<serde_json::Value>,
+    pub(crate) bytes: u32,
+}
+
+impl SizedPayload {
+    pub(crate) fn new(value: serde_json::Value) -> Self {
+        Self {
+            bytes: payload_bytes(&value),
+            value: Arc::new(value),
+        }
+    }
+}
+
+/// The size of `payload` as compact JSON, counted without building the text.
+pub fn payload_bytes(payload: &serde_json::Value) -> u32 {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail, and a `Value` always serializes.
+    let _ = serde_json::to_writer(&mut counter, payload);
+    counter.0.min(u32::MAX as usize) as u32
 }

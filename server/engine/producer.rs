@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::ids::{CorrelationId, MessageId, Millis, ProducerId};
-use super::message::{Message, MessageRef, Publisher};
+use super::message::{Message, MessageRef, Publisher, SizedPayload};
 use super::network::{Link, Transit};
 use super::registry::Verdict;
 use super::scenario::{Delivery, ProducerSpec};
@@ -47,7 +47,7 @@ pub(crate) struct Producer {
     pub(crate) link: Link,
     pub(crate) event_type: Arc<str>,
     pub(crate) keys: Vec<Arc<str>>,
-    pub(crate) payload: Arc<serde_json::Value>,
+    pub(crate) payload: SizedPayload,
     pub(crate) seq_by_key: StableHashMap<Arc<str>, u64>,
     pub(crate) outbox: VecDeque<OutboxEntry>,
     pub(crate) relay_running: bool,
@@ -58,7 +58,7 @@ pub(crate) struct Producer {
     /// The outcome of its latest release, once one was due.
     pub(crate) last_release: Option<super::releases::ReleaseOutcome>,
     /// While it dual-publishes: the previous version and payload, sent beside each new message.
-    pub(crate) dual: Option<(u32, Arc<serde_json::Value>)>,
+    pub(crate) dual: Option<(u32, SizedPayload)>,
 }
 
 impl Producer {
@@ -67,7 +67,7 @@ impl Producer {
             name: Arc::from(spec.name.as_str()),
             event_type: Arc::from(spec.event_type.as_str()),
             keys: spec.keys.iter().map(|k| Arc::from(k.as_str())).collect(),
-            payload: Arc::new(spec.payload.clone()),
+            payload: SizedPayload::new(spec.payload.clone()),
             spec,
             link,
             seq_by_key: StableHashMap::default(),
@@ -155,7 +155,8 @@ impl World {
         let mut twin = (**message).clone();
         twin.id = self.new_message_id();
         twin.schema_version = version;
-        twin.payload = payload;
+        twin.payload = payload.value;
+        twin.payload_bytes = payload.bytes;
         Some(Arc::new(twin))
     }
 
@@ -177,13 +178,15 @@ impl World {
             .as_ref()
             .and_then(|request| self.channel_id(&request.reply_channel));
         let channel = self.channel_id(&state.spec.channel).unwrap_or_default();
+        let payload = payload.map_or_else(|| state.payload.clone(), SizedPayload::new);
         Arc::new(Message {
             id,
             event_type: state.event_type.clone(),
             schema_version: state.spec.schema_version,
             key,
             seq,
-            payload: payload.map_or_else(|| state.payload.clone(), Arc::new),
+            payload: payload.value,
+            payload_bytes: payload.bytes,
             correlation_id,
             causation_id: None,
             channel,
@@ -269,6 +272,7 @@ impl World {
             key: message.key.clone(),
             seq: message.seq,
             schema_version: message.schema_version,
+            size_bytes: message.size_bytes(),
             correlation_id: message.correlation_id,
             causation_id: message.causation_id,
             malformed: message.malformed,

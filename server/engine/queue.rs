@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::consumer::{InstanceStatus, Work, WorkSource};
 use super::ids::{ChannelId, ConsumerId, DeliveryTag, MessageId, Millis, QueueId};
-use super::message::MessageRef;
+use super::message::{Message, MessageRef};
 use super::network::Transit;
 use super::trace::{DeadLetterReason, DropReason, TraceKind};
 use super::world::{Pending, World};
@@ -87,6 +87,10 @@ pub(crate) struct QueueState {
     /// set: one timer for the head, re-armed for the next head, instead of one per message.
     pub(crate) expiry_timer: Option<Millis>,
     pub(crate) dead: VecDeque<DeadLetter>,
+    /// Bytes of every message the queue holds: ready, in flight, waiting to retry and
+    /// dead-lettered. Kept as messages come and go, so billing storage each instant costs
+    /// nothing per message.
+    pub(crate) held_bytes: u64,
     /// Consumers competing on this queue.
     pub(crate) consumers: Vec<ConsumerId>,
     pub(crate) next_slot: usize,
@@ -94,6 +98,18 @@ pub(crate) struct QueueState {
 }
 
 impl QueueState {
+    /// A message comes into the queue's keeping.
+    pub(crate) fn hold(&mut self, message: &Message) {
+        self.held_bytes += u64::from(message.size_bytes());
+    }
+
+    /// A message leaves the queue's keeping: acknowledged, dropped or discarded.
+    pub(crate) fn release(&mut self, message: &Message) {
+        self.held_bytes = self
+            .held_bytes
+            .saturating_sub(u64::from(message.size_bytes()));
+    }
+
     pub(crate) fn new(
         name: Arc<str>,
         channel: ChannelId,
@@ -112,6 +128,7 @@ impl QueueState {
             deadline_timer: None,
             expiry_timer: None,
             dead: VecDeque::new(),
+            held_bytes: 0,
             consumers: Vec::new(),
             next_slot: 0,
             stats: QueueStats::default(),
@@ -134,6 +151,7 @@ impl World {
             return;
         }
         state.stats.enqueued += 1;
+        state.hold(&message);
         let id = message.id;
         state.ready.push_back(Envelope { message, attempts });
         self.record(TraceKind::Enqueued { message: id, queue });
@@ -364,7 +382,9 @@ impl World {
         } = flight;
         match outcome {
             AckOutcome::Ack => {
-                self.queues[queue.index()].stats.acked += 1;
+                let state = &mut self.queues[queue.index()];
+                state.stats.acked += 1;
+                state.release(&envelope.message);
                 self.record(TraceKind::Acked {
                     message,
                     consumer,
@@ -465,6 +485,7 @@ impl World {
         let message = envelope.message.id;
         if !self.channels[channel].spec.dead_letter {
             self.queues[queue.index()].stats.dropped += 1;
+            self.queues[queue.index()].release(&envelope.message);
             let consumer = self.queues[queue.index()].subscriber;
             self.record(TraceKind::Dropped {
                 message,
@@ -475,8 +496,10 @@ impl World {
             return;
         }
         let state = &mut self.queues[queue.index()];
-        if state.dead.len() >= MAX_DEAD_LETTERS {
-            state.dead.pop_front();
+        if state.dead.len() >= MAX_DEAD_LETTERS
+            && let Some(discarded) = state.dead.pop_front()
+        {
+            state.release(&discarded.message);
         }
         state.stats.dead_lettered += 1;
         state.dead.push_back(DeadLetter {
@@ -505,6 +528,9 @@ impl World {
             }
             !take
         });
+        for message in &moved {
+            state.release(message);
+        }
         let count = moved.len();
         let channel = self.queues[queue.index()].channel;
         let is_stream = self.channels[channel.index()].stream.is_some();

@@ -81,6 +81,11 @@ impl<E> Scheduler<E> {
         Some((entry.at, event))
     }
 
+    /// Every event still to come, in no particular order.
+    pub(crate) fn pending(&self) -> impl Iterator<Item = &E> {
+        self.slots.iter().flatten()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }

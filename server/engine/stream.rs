@@ -18,6 +18,8 @@ pub(crate) struct PartitionLog {
     /// Offset of the oldest record still kept.
     pub(crate) base: u64,
     pub(crate) records: VecDeque<MessageRef>,
+    /// Bytes of the records kept, as retention adds and removes them.
+    pub(crate) bytes: u64,
 }
 
 impl PartitionLog {
@@ -45,6 +47,7 @@ impl StreamLog {
                 .map(|_| PartitionLog {
                     base: 0,
                     records: VecDeque::new(),
+                    bytes: 0,
                 })
                 .collect(),
             retention: retention as usize,
@@ -100,9 +103,12 @@ impl World {
         let part = &mut log.partitions[partition as usize];
         let offset = part.end();
         part.records.push_back(message.clone());
-        if part.records.len() > retention {
-            part.records.pop_front();
+        part.bytes += u64::from(message.size_bytes());
+        if part.records.len() > retention
+            && let Some(removed) = part.records.pop_front()
+        {
             part.base += 1;
+            part.bytes = part.bytes.saturating_sub(u64::from(removed.size_bytes()));
         }
         let groups = log.groups.clone();
         self.record(TraceKind::Appended {

@@ -96,6 +96,8 @@ pub enum TraceKind {
         key: Arc<str>,
         seq: u64,
         schema_version: u32,
+        /// What the broker stores for it: payload, key, type and envelope.
+        size_bytes: u32,
         correlation_id: CorrelationId,
         #[serde(skip_serializing_if = "Option::is_none")]
         causation_id: Option<MessageId>,

@@ -1,5 +1,5 @@
 //! What a run uses, measured as virtual time passes, so that every design choice has a price:
-//! instance-time, storage (message copies held × time, dead letters included), retries, the
+//! instance-time, storage (the bytes of every message held × time, dead letters included), retries, the
 //! entries idempotent consumers remember, and each consumer's end-to-end latency.
 //!
 //! Time-weighted quantities are accrued at each instant the scheduler moves time forward,
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::consumer::{InstanceStatus, Source};
 use super::ids::{ConsumerId, Millis};
-use super::world::World;
+use super::world::{Pending, World};
 
 /// Latency buckets per power of two: each bucket spans at most 1/16 of its lower bound.
 const BUCKETS_PER_OCTAVE: usize = 16;
@@ -24,7 +24,7 @@ pub(crate) struct Meter {
     /// Virtual time up to which usage has been accrued.
     last: Millis,
     instance_ms: u64,
-    stored_message_ms: u64,
+    stored_byte_ms: u64,
     peak_instances: Vec<u32>,
     latency: Vec<Histogram>,
     /// Each consumer's latest latencies with when they were measured, for an alert on its recent p99
@@ -111,11 +111,13 @@ fn upper_bound(bucket: usize) -> Millis {
 pub struct Usage {
     /// Instance-milliseconds: each running instance (crashed ones restart, so they count) × time.
     pub instance_ms: u64,
-    /// Message-milliseconds: each copy the broker holds (ready, in flight, waiting to retry,
-    /// dead-lettered, or a stream record) × time.
-    pub stored_message_ms: u64,
+    /// Byte-milliseconds: the size of each copy the broker holds (ready, in flight, waiting to
+    /// retry, dead-lettered, or a stream record) × the time it holds it.
+    pub stored_byte_ms: u64,
     /// Copies the broker holds now.
     pub stored_messages: u64,
+    /// Their bytes.
+    pub stored_bytes: u64,
     /// Deliveries made again: retries and redeliveries after a deadline or a crash.
     pub retries: u64,
     /// Message ids or business keys idempotent consumers remember now.
@@ -157,7 +159,7 @@ impl World {
             total += u64::from(running);
         }
         self.meter.instance_ms += total * elapsed;
-        self.meter.stored_message_ms += self.stored_messages() * elapsed;
+        self.meter.stored_byte_ms += self.stored_bytes() * elapsed;
         self.meter.last = until;
     }
 
@@ -204,20 +206,62 @@ impl World {
         self.consumers.iter().map(running_of).collect()
     }
 
+    /// Every partition of every stream.
+    fn partitions(&self) -> impl Iterator<Item = &super::stream::PartitionLog> {
+        self.channels
+            .iter()
+            .filter_map(|c| c.stream.as_ref())
+            .flat_map(|log| log.partitions.iter())
+    }
+
     fn stored_messages(&self) -> u64 {
         let queued: usize = self
             .queues
             .iter()
             .map(|q| q.ready.len() + q.in_flight.len() + q.waiting_retries as usize + q.dead.len())
             .sum();
-        let records: u64 = self
-            .channels
-            .iter()
-            .filter_map(|c| c.stream.as_ref())
-            .flat_map(|log| log.partitions.iter())
-            .map(|p| p.end() - p.base)
-            .sum();
+        let records: u64 = self.partitions().map(|p| p.end() - p.base).sum();
         queued as u64 + records
+    }
+
+    /// Bytes the broker holds now, from the counts queues and partitions keep.
+    fn stored_bytes(&self) -> u64 {
+        let queued: u64 = self.queues.iter().map(|q| q.held_bytes).sum();
+        let records: u64 = self.partitions().map(|p| p.bytes).sum();
+        queued + records
+    }
+
+    /// The same bytes counted message by message, retries waiting in the scheduler included:
+    /// what the kept counts must always equal. For tests; it walks every message.
+    #[doc(hidden)]
+    pub fn stored_bytes_recounted(&self) -> (u64, u64) {
+        let size = |m: &super::message::Message| u64::from(m.size_bytes());
+        let queued: u64 = self
+            .queues
+            .iter()
+            .map(|q| {
+                q.ready.iter().map(|e| size(&e.message)).sum::<u64>()
+                    + q.in_flight
+                        .values()
+                        .map(|f| size(&f.envelope.message))
+                        .sum::<u64>()
+                    + q.dead.iter().map(|d| size(&d.message)).sum::<u64>()
+            })
+            .sum();
+        let waiting: u64 = self
+            .scheduler
+            .pending()
+            .filter_map(|event| match event {
+                Pending::RetryDue { envelope, .. } => Some(size(&envelope.message)),
+                _ => None,
+            })
+            .sum();
+        let records: u64 = self
+            .partitions()
+            .flat_map(|p| p.records.iter())
+            .map(|m| size(m))
+            .sum();
+        (self.stored_bytes(), queued + waiting + records)
     }
 
     /// What the run has used up to now.
@@ -251,12 +295,13 @@ impl World {
             })
             .collect();
         let instances: u64 = running.iter().map(|&n| u64::from(n)).sum();
-        let stored = self.stored_messages();
+        let stored_bytes = self.stored_bytes();
         Usage {
             // Up to now, as if accrued this instant, without changing the world.
             instance_ms: self.meter.instance_ms + instances * pending,
-            stored_message_ms: self.meter.stored_message_ms + stored * pending,
-            stored_messages: stored,
+            stored_byte_ms: self.meter.stored_byte_ms + stored_bytes * pending,
+            stored_messages: self.stored_messages(),
+            stored_bytes,
             retries: consumers.iter().map(|c| c.retries).sum(),
             dedup_entries: self
                 .consumers

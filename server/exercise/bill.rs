@@ -3,8 +3,9 @@
 //! purpose, and documented in the authoring guide:
 //!
 //! - compute: instance-seconds (an instance that crashed restarts, so it is still paid for);
-//! - storage: message-seconds, each copy the broker holds (dead letters included) for each
-//!   second it holds it;
+//! - storage: kilobyte-seconds, the bytes of each copy the broker holds (dead letters and
+//!   stream records included) for each second it holds them, so a big payload or a long
+//!   retention costs what it weighs;
 //! - retries: each delivery made again;
 //! - idempotency: each message id or business key a consumer remembers at the end.
 //!
@@ -17,14 +18,18 @@ use crate::engine::{ConsumerId, Millis, Usage, World};
 
 use super::goals::Goal;
 
+/// The default price of storage: a typical event of the bundled exercises, about 125 bytes, held
+/// for a second costs 0.01 credit.
+pub const KILOBYTE_SECOND: f64 = 0.08;
+
 /// What each unit costs, in credits. An exercise may set its own in `[cost]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Prices {
     /// One instance running for one second of virtual time.
     pub instance_second: f64,
-    /// One message copy held by the broker for one second.
-    pub message_second: f64,
+    /// One kilobyte (1,000 bytes) held by the broker for one second.
+    pub kilobyte_second: f64,
     /// One delivery made again.
     pub retry: f64,
     /// One entry an idempotent consumer remembers.
@@ -35,7 +40,7 @@ impl Default for Prices {
     fn default() -> Self {
         Self {
             instance_second: 1.0,
-            message_second: 0.01,
+            kilobyte_second: KILOBYTE_SECOND,
             retry: 0.1,
             dedup_entry: 0.01,
         }
@@ -51,7 +56,7 @@ pub struct Bill {
     pub dedup: f64,
     pub total: f64,
     pub instance_seconds: f64,
-    pub message_seconds: f64,
+    pub kilobyte_seconds: f64,
     pub retries_sent: u64,
     pub dedup_entries: u64,
     pub effects: u64,
@@ -88,9 +93,10 @@ impl Bill {
         name: impl Fn(ConsumerId) -> String,
     ) -> Self {
         let instance_seconds = usage.instance_ms as f64 / 1_000.0;
-        let message_seconds = usage.stored_message_ms as f64 / 1_000.0;
+        // Byte-milliseconds to kilobyte-seconds.
+        let kilobyte_seconds = usage.stored_byte_ms as f64 / 1_000_000.0;
         let compute = instance_seconds * prices.instance_second;
-        let storage = message_seconds * prices.message_second;
+        let storage = kilobyte_seconds * prices.kilobyte_second;
         let retries = usage.retries as f64 * prices.retry;
         let dedup = usage.dedup_entries as f64 * prices.dedup_entry;
         Self {
@@ -100,7 +106,7 @@ impl Bill {
             dedup,
             total: compute + storage + retries + dedup,
             instance_seconds,
-            message_seconds,
+            kilobyte_seconds,
             retries_sent: usage.retries,
             dedup_entries: usage.dedup_entries,
             effects: usage.effects,
@@ -161,10 +167,10 @@ pub(crate) fn check(
             format!("{:.1} credits", bill.total),
         ),
         Goal::MaxStorage { max } => bounded(
-            bill.message_seconds,
+            bill.kilobyte_seconds,
             *max,
             "storage",
-            format!("{:.0} message-seconds", bill.message_seconds),
+            format!("{:.0} KB·s", bill.kilobyte_seconds),
         ),
         Goal::MaxRetries { max, .. } => {
             let sent = match consumer {
@@ -207,8 +213,10 @@ mod tests {
     fn prices_usage_into_credits() {
         let usage = Usage {
             instance_ms: 20_000,
-            stored_message_ms: 500_000,
+            // 100 KB held for a second.
+            stored_byte_ms: 100_000_000,
             stored_messages: 3,
+            stored_bytes: 600,
             retries: 7,
             dedup_entries: 40,
             effects: 100,
@@ -223,16 +231,16 @@ mod tests {
         };
         let bill = Bill::from_usage(&usage, 10_000, &Prices::default(), |_| "billing".into());
         assert_eq!(bill.compute, 20.0);
-        assert_eq!(bill.storage, 5.0);
+        assert!((bill.storage - 8.0).abs() < 1e-9);
         assert!((bill.retries - 0.7).abs() < 1e-9);
         assert!((bill.dedup - 0.4).abs() < 1e-9);
-        assert!((bill.total - 26.1).abs() < 1e-9);
+        assert!((bill.total - 29.1).abs() < 1e-9);
         assert_eq!(bill.throughput_per_sec, 10.0);
         assert_eq!(bill.consumers[0].name, "billing");
         let goal = Goal::MaxCost { max: 25.0 };
         assert!(matches!(
             check(&goal, None, &bill, false),
-            Some(BillCheck::Broken(reason)) if reason == "the bill reached 26.1 credits, over the goal's 25"
+            Some(BillCheck::Broken(reason)) if reason == "the bill reached 29.1 credits, over the goal's 25"
         ));
         let latency = Goal::LatencyP99 {
             consumer: "billing".into(),

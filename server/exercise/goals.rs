@@ -103,8 +103,8 @@ pub enum Goal {
     /// `consumer`'s p99 latency, from a message's first publication to its effect, is at
     /// most `ms` at the end of the run.
     LatencyP99 { consumer: String, ms: Millis },
-    /// The broker holds at most `max` message-seconds in all (each copy, dead letters
-    /// included, for each second it is held).
+    /// The broker holds at most `max` kilobyte-seconds in all: the bytes of each copy (dead
+    /// letters and stream records included) for each second it is held.
     MaxStorage { max: f64 },
     /// `consumer` never runs more than `max` instances at once.
     MaxInstances { consumer: String, max: u32 },

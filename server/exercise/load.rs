@@ -238,7 +238,7 @@ fn check(
     }
     let prices = [
         ("instance_second", raw.cost.instance_second),
-        ("message_second", raw.cost.message_second),
+        ("kilobyte_second", raw.cost.kilobyte_second),
         ("retry", raw.cost.retry),
         ("dedup_entry", raw.cost.dedup_entry),
     ];

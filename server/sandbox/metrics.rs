@@ -369,10 +369,10 @@ impl Scrape<'_> {
                 bill.instance_seconds,
             ),
             (
-                "eda_message_seconds",
+                "eda_stored_byte_seconds",
                 Kind::Counter,
-                "Message copies held by the broker times seconds held.",
-                bill.message_seconds,
+                "Bytes the broker held (dead letters and stream records included) times seconds held.",
+                bill.kilobyte_seconds * 1_000.0,
             ),
             (
                 "eda_retries_sent",

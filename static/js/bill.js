@@ -31,7 +31,7 @@ export class BillView {
     this.total.textContent = `${credits(bill.total)} credits`;
     const rows = [
       ["Compute", `${credits(bill.compute)}`, `${bill.instance_seconds.toFixed(0)} instance-seconds`],
-      ["Storage", `${credits(bill.storage)}`, `${bill.message_seconds.toFixed(0)} message-seconds`],
+      ["Storage", `${credits(bill.storage)}`, `${bill.kilobyte_seconds.toFixed(0)} kilobyte-seconds`],
       ["Retries", `${credits(bill.retries)}`, `${bill.retries_sent} sent again`],
       ["Idempotency", `${credits(bill.dedup)}`, `${bill.dedup_entries} keys kept`],
     ];

@@ -30,6 +30,10 @@ export class Journey {
     const head = h("div", { class: "journey__head" },
       h("span", { class: "journey__title" }, `${msg.event_type} ${msg.key}`, msg.seq ? ` #${msg.seq}` : ""),
       h("span", { class: "mono", title: "message id" }, msg.id),
+      msg.size_bytes
+        ? h("span", { class: "muted small", title: "What the broker stores for it (payload, key, type and envelope); storage is billed by these bytes for as long as they are held." },
+          msg.size_bytes >= 1000 ? `${(msg.size_bytes / 1000).toFixed(1)} KB` : `${msg.size_bytes} B`)
+        : null,
       msg.correlation_id
         ? h("button", { type: "button", class: "linkish small", onclick: () => this.onCorrelation(msg.correlation_id) },
           `correlation ${shortId(msg.correlation_id)} → sequence`)

@@ -139,6 +139,7 @@ export class Store {
         msg.event_type = ev.event_type;
         msg.seq = ev.seq;
         msg.version = ev.schema_version;
+        msg.size_bytes = ev.size_bytes;
         msg.correlation_id = ev.correlation_id;
         msg.causation_id = ev.causation_id ?? null;
         msg.channel = ev.channel;

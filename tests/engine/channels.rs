@@ -48,6 +48,11 @@ fn an_offline_non_durable_subscriber_misses_messages_and_a_durable_one_finds_the
         count(&offline, "dropped") >= 5,
         "the email subscription does not exist while it is down"
     );
+    let (kept, recounted) = world.stored_bytes_recounted();
+    assert_eq!(
+        kept, recounted,
+        "what email's subscription dropped is no longer billed"
+    );
     apply(
         &mut world,
         5_000,

@@ -257,6 +257,9 @@ processing_ms = 1000
         "non-durable queue lost everything"
     );
     assert!(!metrics.broker_up);
+    let (kept, recounted) = world.stored_bytes_recounted();
+    assert_eq!(kept, recounted, "what was lost is no longer billed");
+    assert_eq!(world.usage().stored_messages, 10);
     let events = run(&mut world, 2_000);
     assert_eq!(count(&events, "broker_up"), 1);
     let unheard = count(&during, "dropped") + count(&events, "stale_ack");

@@ -114,6 +114,8 @@ fn run_with_faults(
         // A fault that does not apply (an instance that does not exist) is skipped.
         let _ = world.apply(*at, command(consumer, fault));
         events.extend(world.drain_trace());
+        let (kept, recounted) = world.stored_bytes_recounted();
+        assert_eq!(kept, recounted, "the bytes billed drifted at {at} ms");
     }
     let heal = [
         Command::SetLink {
