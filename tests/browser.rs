@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, WAIT, click, screenshot, tools, wait_until};
+use support::{Browser, WAIT, click, screenshot, set_speed, tools, wait_until};
 
 /// HTML + JS + CSS of the playground, uncompressed.
 const PAGE_BUDGET_BYTES: usize = 200_000;
@@ -124,16 +124,6 @@ async fn pause_and_show_problems(client: &Client) {
     )
     .await;
     click(client, "#log-problems").await;
-}
-
-async fn set_speed(client: &Client, speed: &str) {
-    client
-        .find(Locator::Css("#speed"))
-        .await
-        .expect("speed select")
-        .select_by_value(speed)
-        .await
-        .expect("choose a speed");
 }
 
 /// Everything a learner does in one browser: a poison message reaches the DLQ; a crash under

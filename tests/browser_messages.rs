@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, open_at_end, screenshot, tools, wait_until};
+use support::{Browser, click, open_at_end, screenshot, set_speed, tools, wait_until};
 
 async fn spawn_app() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -34,16 +34,6 @@ async fn open_playground(client: &Client, addr: SocketAddr, exercise: &str) {
         "document.querySelector('#playground')?.dataset.status === 'live' && document.querySelector('.node--consumer')",
     )
     .await;
-}
-
-async fn set_speed(client: &Client, speed: &str) {
-    client
-        .find(Locator::Css("#speed"))
-        .await
-        .expect("speed select")
-        .select_by_value(speed)
-        .await
-        .expect("choose a speed");
 }
 
 /// A dot that is fully drawn on the picture now, and on top of any other at its centre.

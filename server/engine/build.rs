@@ -219,5 +219,7 @@ fn console_spec(scenario: &Scenario) -> ProducerSpec {
         delivery: Default::default(),
         request: None,
         releases: Vec::new(),
+        attachment_bytes: 0,
+        claim_check: false,
     }
 }

@@ -33,6 +33,12 @@ impl World {
         }
         let channel = message.channel;
         let id = message.id;
+        if let Some(limit) = self.channels[channel.index()].spec.max_message_bytes
+            && message.size_bytes() > limit
+        {
+            self.publish_refused(&message, from, DropReason::TooLarge);
+            return;
+        }
         self.channels[channel.index()].last_message = Some(message.clone());
         if let Some(requester) = self.channels[channel.index()].reply_for {
             self.route_reply(requester, message);

@@ -123,6 +123,21 @@ pub(crate) struct Consumer {
 }
 
 impl Consumer {
+    /// How long one attempt at `message` takes: the work itself, plus fetching its attachment
+    /// from the blob store when it carries a claim check and this consumer reads attachments,
+    /// all of it slowed by a slow-down fault.
+    pub(crate) fn processing_time(&self, message: &Message) -> Millis {
+        let fetch = if message.payload.claim_check {
+            self.spec.fetch_attachment_ms
+        } else {
+            0
+        };
+        self.spec
+            .processing_ms
+            .saturating_add(fetch)
+            .saturating_mul(u64::from(self.slow_factor.max(1)))
+    }
+
     pub(crate) fn has_running_instance(&self) -> bool {
         self.instances
             .iter()
@@ -221,10 +236,6 @@ impl World {
         if target.paused {
             return;
         }
-        let duration = target
-            .spec
-            .processing_ms
-            .saturating_mul(u64::from(target.slow_factor.max(1)));
         let state = &mut target.instances[instance as usize];
         if state.status != InstanceStatus::Up || state.current.is_some() {
             return;
@@ -232,6 +243,8 @@ impl World {
         let Some(work) = state.buffer.pop_front() else {
             return;
         };
+        let duration = target.processing_time(&work.message);
+        let state = &mut target.instances[instance as usize];
         state.current = Some(work);
         if state.manual {
             // A person holds it now; `settle` finishes it.
@@ -251,13 +264,15 @@ impl World {
     pub(crate) fn local_retry(&mut self, consumer: ConsumerId, instance: u32, incarnation: u32) {
         let target = &self.consumers[consumer.index()];
         let state = &target.instances[instance as usize];
-        if state.incarnation != incarnation || state.current.is_none() {
+        let Some(work) = state
+            .current
+            .as_ref()
+            .filter(|_| state.incarnation == incarnation)
+        else {
             return;
-        }
-        let duration = target
-            .spec
-            .processing_ms
-            .saturating_mul(u64::from(target.slow_factor.max(1)));
+        };
+        // Trying again is processing again, fetching a claim-checked attachment included.
+        let duration = target.processing_time(&work.message);
         self.schedule(
             duration,
             Pending::ProcessingDone {
@@ -582,7 +597,6 @@ impl World {
                 key: cause.key.clone(),
                 seq: cause.seq,
                 payload: cause.payload.clone(),
-                payload_bytes: cause.payload_bytes,
                 correlation_id,
                 causation_id: Some(cause.id),
                 channel,
@@ -613,7 +627,6 @@ impl World {
             key: request.key.clone(),
             seq: request.seq,
             payload: request.payload.clone(),
-            payload_bytes: request.payload_bytes,
             correlation_id: request.correlation_id,
             causation_id: Some(request.id),
             channel: reply_to,

@@ -15,7 +15,9 @@ pub struct Message {
     pub key: Arc<str>,
     /// Per-key sequence number given by the producer: 1 for the first event of a key.
     pub seq: u64,
-    pub payload: Arc<serde_json::Value>,
+    /// Shared by every message made from it (all of a producer's, until a release changes it),
+    /// with its size: the message itself stays small.
+    pub payload: Arc<Payload>,
     pub correlation_id: CorrelationId,
     /// The message whose processing caused this one, if any.
     pub causation_id: Option<MessageId>,
@@ -28,10 +30,14 @@ pub struct Message {
     pub reply_to: Option<ChannelId>,
     /// A payload no consumer can parse.
     pub malformed: bool,
-    /// The payload's size as compact JSON, counted once where the payload is made: a follow-up
-    /// that carries its cause's payload carries its size too.
-    pub payload_bytes: u32,
 }
+
+/// What the reference to an attachment in a blob store weighs: a URL with a key and a checksum.
+pub const CLAIM_REFERENCE_BYTES: u32 = 80;
+
+/// The largest attachment a producer may declare: 16 MiB, RabbitMQ 4's default largest
+/// message. A file asking for more is refused when it loads.
+pub const MAX_ATTACHMENT_BYTES: u32 = 16 * 1024 * 1024;
 
 /// What a message weighs beyond its payload, key and type: its ids, timestamps and headers. About
 /// what an AMQP basic-properties frame or a Kafka record's metadata and headers take.
@@ -42,7 +48,8 @@ impl Message {
     /// is billed by these bytes for as long as the broker holds them.
     pub fn size_bytes(&self) -> u32 {
         let text = (self.key.len() + self.event_type.len()).min(u32::MAX as usize) as u32;
-        self.payload_bytes
+        self.payload
+            .bytes
             .saturating_add(text)
             .saturating_add(ENVELOPE_BYTES)
     }
@@ -68,18 +75,68 @@ pub enum Publisher {
     Consumer(ConsumerId),
 }
 
-/// A payload made once and sent many times, with its size counted once.
-#[derive(Debug, Clone)]
-pub(crate) struct SizedPayload {
-    pub(crate) value: Arc<serde_json::Value>,
-    pub(crate) bytes: u32,
+/// A payload made once and sent many times, with its size counted once: its JSON fields, and
+/// the attachment it carries or the reference to it. It reads as its JSON value, and a follow-up
+/// that carries its cause's payload carries its size too.
+#[derive(Debug)]
+pub struct Payload {
+    value: serde_json::Value,
+    /// Its JSON, compact, and the attachment or the reference to it, in bytes.
+    pub bytes: u32,
+    /// Its attachment is in a blob store and it carries a reference to it.
+    pub claim_check: bool,
 }
 
-impl SizedPayload {
-    pub(crate) fn new(value: serde_json::Value) -> Self {
+impl Payload {
+    pub(crate) fn new(value: serde_json::Value, attachment: Attachment) -> Self {
+        let carried = match attachment {
+            Attachment::None => 0,
+            Attachment::Inline(bytes) => bytes,
+            Attachment::ClaimCheck => CLAIM_REFERENCE_BYTES,
+        };
         Self {
-            bytes: payload_bytes(&value),
-            value: Arc::new(value),
+            bytes: payload_bytes(&value).saturating_add(carried),
+            claim_check: attachment == Attachment::ClaimCheck,
+            value,
+        }
+    }
+
+    pub fn value(&self) -> &serde_json::Value {
+        &self.value
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = serde_json::Value;
+
+    fn deref(&self) -> &serde_json::Value {
+        &self.value
+    }
+}
+
+/// Serialized as its JSON value alone, as a message's payload always was.
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+/// What a producer's events carry besides their JSON fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attachment {
+    None,
+    /// The content itself, of this many bytes.
+    Inline(u32),
+    /// A reference to the content in a blob store.
+    ClaimCheck,
+}
+
+impl Attachment {
+    pub(crate) fn of(spec: &super::scenario::ProducerSpec) -> Self {
+        match (spec.attachment_bytes, spec.claim_check) {
+            (0, _) => Attachment::None,
+            (_, true) => Attachment::ClaimCheck,
+            (bytes, false) => Attachment::Inline(bytes),
         }
     }
 }

@@ -63,7 +63,7 @@ pub use consumer::{InstanceStatus, MAX_INSTANCE_BUFFER, MAX_INSTANCES};
 pub use design::{AckMode, Design, Idempotency, OrderingStrategy, RetryPolicy};
 pub use error::{CommandError, ScenarioError};
 pub use ids::{ChannelId, ConsumerId, CorrelationId, MessageId, Millis, ProducerId, QueueId};
-pub use message::{ENVELOPE_BYTES, Message, Publisher};
+pub use message::{ENVELOPE_BYTES, Message, Payload, Publisher};
 pub use observe::{
     BusinessSummary, ChannelView, ConsumerMetrics, ConsumerReport, ConsumerView, DeadLetterView,
     GroupMetrics, InstanceMetrics, Metrics, ProducerMetrics, ProducerView, QueueMetrics, QueueView,

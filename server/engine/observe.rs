@@ -33,6 +33,9 @@ pub struct ChannelView {
     /// The compatibility mode of its schema registry, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registry: Option<super::registry::Compatibility>,
+    /// The largest message the broker accepts here, when the channel has a limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +53,16 @@ pub struct ProducerView {
     pub channel: ChannelId,
     pub event_type: String,
     pub delivery: &'static str,
+    /// The attachment each event carries, in bytes (0 for none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attachment_bytes: u32,
+    /// Whether that attachment stays in a blob store, the event carrying a reference.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub claim_check: bool,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -221,6 +234,7 @@ impl World {
                     queues: c.queues.clone(),
                     reply_for: c.reply_for,
                     registry: c.registry.as_ref().map(|r| r.compatibility),
+                    max_message_bytes: c.spec.max_message_bytes,
                 })
                 .collect(),
             queues: self
@@ -248,6 +262,8 @@ impl World {
                         super::scenario::Delivery::DualWrite { .. } => "dual_write",
                         super::scenario::Delivery::Outbox { .. } => "outbox",
                     },
+                    attachment_bytes: p.spec.attachment_bytes,
+                    claim_check: p.spec.claim_check,
                 })
                 .collect(),
             consumers: self

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::ids::{CorrelationId, MessageId, Millis, ProducerId};
-use super::message::{Message, MessageRef, Publisher, SizedPayload};
+use super::message::{Attachment, Message, MessageRef, Payload, Publisher};
 use super::network::{Link, Transit};
 use super::registry::Verdict;
 use super::scenario::{Delivery, ProducerSpec};
@@ -47,7 +47,7 @@ pub(crate) struct Producer {
     pub(crate) link: Link,
     pub(crate) event_type: Arc<str>,
     pub(crate) keys: Vec<Arc<str>>,
-    pub(crate) payload: SizedPayload,
+    pub(crate) payload: Arc<Payload>,
     pub(crate) seq_by_key: StableHashMap<Arc<str>, u64>,
     pub(crate) outbox: VecDeque<OutboxEntry>,
     pub(crate) relay_running: bool,
@@ -58,7 +58,7 @@ pub(crate) struct Producer {
     /// The outcome of its latest release, once one was due.
     pub(crate) last_release: Option<super::releases::ReleaseOutcome>,
     /// While it dual-publishes: the previous version and payload, sent beside each new message.
-    pub(crate) dual: Option<(u32, SizedPayload)>,
+    pub(crate) dual: Option<(u32, Arc<Payload>)>,
 }
 
 impl Producer {
@@ -67,7 +67,7 @@ impl Producer {
             name: Arc::from(spec.name.as_str()),
             event_type: Arc::from(spec.event_type.as_str()),
             keys: spec.keys.iter().map(|k| Arc::from(k.as_str())).collect(),
-            payload: SizedPayload::new(spec.payload.clone()),
+            payload: Arc::new(Payload::new(spec.payload.clone(), Attachment::of(&spec))),
             spec,
             link,
             seq_by_key: StableHashMap::default(),
@@ -155,8 +155,7 @@ impl World {
         let mut twin = (**message).clone();
         twin.id = self.new_message_id();
         twin.schema_version = version;
-        twin.payload = payload.value;
-        twin.payload_bytes = payload.bytes;
+        twin.payload = payload;
         Some(Arc::new(twin))
     }
 
@@ -178,15 +177,18 @@ impl World {
             .as_ref()
             .and_then(|request| self.channel_id(&request.reply_channel));
         let channel = self.channel_id(&state.spec.channel).unwrap_or_default();
-        let payload = payload.map_or_else(|| state.payload.clone(), SizedPayload::new);
+        let attachment = Attachment::of(&state.spec);
+        let payload = payload.map_or_else(
+            || state.payload.clone(),
+            |value| Arc::new(Payload::new(value, attachment)),
+        );
         Arc::new(Message {
             id,
             event_type: state.event_type.clone(),
             schema_version: state.spec.schema_version,
             key,
             seq,
-            payload: payload.value,
-            payload_bytes: payload.bytes,
+            payload,
             correlation_id,
             causation_id: None,
             channel,

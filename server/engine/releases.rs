@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::ids::{ConsumerId, Millis, ProducerId};
-use super::message::SizedPayload;
+use super::message::{Attachment, Payload};
 use super::trace::TraceKind;
 use super::world::{Pending, World};
 
@@ -183,7 +183,7 @@ impl World {
         let payload = release
             .payload
             .clone()
-            .unwrap_or_else(|| (*state.payload.value).clone());
+            .unwrap_or_else(|| state.payload.value().clone());
         let mut problems: Vec<Arc<str>> = self
             .contracts
             .iter()
@@ -215,7 +215,7 @@ impl World {
         let before = (state.spec.schema_version, state.payload.clone());
         state.dual = (release.dual_publish && before.0 != version).then_some(before);
         state.spec.schema_version = version;
-        state.payload = SizedPayload::new(payload);
+        state.payload = Arc::new(Payload::new(payload, Attachment::of(&state.spec)));
         state.last_release = Some(ReleaseOutcome {
             name: name.clone(),
             at: self.now,

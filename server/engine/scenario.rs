@@ -84,6 +84,10 @@ pub struct ChannelSpec {
     /// A schema registry that judges each new version published here before accepting it.
     #[serde(default)]
     pub registry: Option<super::registry::RegistrySpec>,
+    /// The largest message the broker accepts here, in bytes (see a message's size); a bigger
+    /// publish is refused as `too_large`. No limit when left out.
+    #[serde(default)]
+    pub max_message_bytes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
@@ -162,6 +166,15 @@ pub struct ProducerSpec {
     /// Changes it ships during the run, in order of time.
     #[serde(default)]
     pub releases: Vec<super::releases::ProducerRelease>,
+    /// Binary content each event carries besides its JSON fields (photos, a scanned document),
+    /// in bytes. It counts in the message's size, so the broker stores it and bills it.
+    #[serde(default)]
+    pub attachment_bytes: u32,
+    /// Put the attachment in a blob store and send a reference to it instead (the claim-check
+    /// pattern): the message weighs the reference, and a consumer that reads attachments
+    /// fetches it (`fetch_attachment_ms`).
+    #[serde(default)]
+    pub claim_check: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -270,6 +283,11 @@ pub struct ConsumerSpec {
     /// Virtual time one message takes to process.
     #[serde(default = "default_processing")]
     pub processing_ms: Millis,
+    /// For a consumer that reads attachments: the time it takes to fetch one from the blob
+    /// store, added to the processing of each message that carries a claim check instead of
+    /// its attachment. 0 for a consumer that never looks at attachments.
+    #[serde(default)]
+    pub fetch_attachment_ms: Millis,
     #[serde(default)]
     pub effect: EffectSpec,
     #[serde(default)]

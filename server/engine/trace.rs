@@ -41,6 +41,8 @@ pub enum DropReason {
     RetentionExceeded,
     /// The world has created as many messages as its cap allows.
     MessageCap,
+    /// The message is bigger than the channel's `max_message_bytes`.
+    TooLarge,
 }
 
 /// Why processing one message failed.

@@ -7,6 +7,7 @@ use super::commands::CONSOLE;
 use super::design::{Design, OrderingStrategy, RetryPolicy};
 use super::error::ScenarioError;
 use super::ids::Millis;
+use super::message::{ENVELOPE_BYTES, MAX_ATTACHMENT_BYTES};
 use super::scenario::{ChannelKind, Delivery, LinkConditions, Scenario};
 
 pub const MAX_CHANNELS: usize = 32;
@@ -183,6 +184,15 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
                 format!("must be between 1 and {MAX_ATTEMPTS}"),
             );
         }
+        if channel
+            .max_message_bytes
+            .is_some_and(|limit| limit < ENVELOPE_BYTES)
+        {
+            return err(
+                format!("{field}.max_message_bytes"),
+                format!("must be at least {ENVELOPE_BYTES}: every message weighs its envelope"),
+            );
+        }
     }
     let kind_of = |channel: &str| {
         scenario
@@ -235,6 +245,14 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
             );
         }
         duration(&format!("{field}.start_ms"), producer.start_ms)?;
+        if producer.attachment_bytes > MAX_ATTACHMENT_BYTES {
+            return err(
+                format!("{field}.attachment_bytes"),
+                format!(
+                    "must be at most {MAX_ATTACHMENT_BYTES} (16 MiB, RabbitMQ's largest message by default)"
+                ),
+            );
+        }
         match producer.delivery {
             Delivery::Direct => {}
             Delivery::DualWrite { crash_probability } => {
@@ -323,6 +341,10 @@ pub(crate) fn scenario(scenario: &Scenario) -> Result<(), ScenarioError> {
             );
         }
         duration(&format!("{field}.processing_ms"), consumer.processing_ms)?;
+        duration(
+            &format!("{field}.fetch_attachment_ms"),
+            consumer.fetch_attachment_ms,
+        )?;
         let failures = &consumer.failures;
         probability(
             &format!("{field}.failures.transient_error_probability"),

@@ -170,7 +170,7 @@ pub(crate) fn check(
             bill.kilobyte_seconds,
             *max,
             "storage",
-            format!("{:.0} KB·s", bill.kilobyte_seconds),
+            format!("{:.0} kilobyte-seconds", bill.kilobyte_seconds),
         ),
         Goal::MaxRetries { max, .. } => {
             let sent = match consumer {

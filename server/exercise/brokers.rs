@@ -157,6 +157,19 @@ pub const NOTES: &[BrokerNote] = &[
     },
     BrokerNote {
         target: Channel,
+        field: "max_message_bytes",
+        title: "Largest message",
+        engine: "A publish bigger than this many bytes (payload, key, type and envelope) is refused: the producer sees publish_failed with too_large, and the event is gone unless it publishes again.",
+        rabbitmq: "max_message_size, 16 MiB by default since 4.0 (128 MiB before); a bigger basic.publish closes the channel with PRECONDITION_FAILED.",
+        kafka: "message.max.bytes on the broker (max.message.bytes per topic), about 1 MB by default; the producer gets RecordTooLargeException.",
+        sqs: "A message body of at most 1 MiB (256 KiB until 2025); a bigger SendMessage is refused.",
+        nats: "max_payload in the server's configuration, 1 MB by default; the client refuses a bigger publish with 'maximum payload exceeded'.",
+        counting: Some(
+            "Brokers count the body, and some add headers; the engine counts the whole message with a fixed 100-byte envelope, so a limit bites a little earlier here.",
+        ),
+    },
+    BrokerNote {
+        target: Channel,
         field: "registry",
         title: "Schema registry",
         engine: "Judges each new schema version published on the channel against the registered ones in a compatibility mode (none, backward, forward, full, and their transitive variants) by the declared JSON Schemas' fields, and refuses an incompatible one at publish time.",
@@ -385,6 +398,17 @@ pub const NOTES: &[BrokerNote] = &[
         kafka: "The partition argument of a ProducerRecord overrides the partitioner.",
         sqs: "No partitions: a FIFO queue's MessageGroupId is the nearest thing.",
         nats: "The subject the producer publishes to.",
+        counting: None,
+    },
+    BrokerNote {
+        target: Producer,
+        field: "claim_check",
+        title: "Claim check",
+        engine: "The attachment goes to a blob store and the event carries an 80-byte reference; each consumer that reads attachments fetches it (fetch_attachment_ms) when it processes the event.",
+        rabbitmq: "Nothing built in: the application stores the content (an object store, a database) and puts its key in the message.",
+        kafka: "Nothing built in: producers write big content to object storage and publish a reference, since records stay around 1 MB at most.",
+        sqs: "The Amazon SQS Extended Client Library does it: payloads over a threshold go to S3, and the message carries a pointer that the receiving client follows.",
+        nats: "The JetStream Object Store keeps big content in chunks; the message carries the object's name.",
         counting: None,
     },
     BrokerNote {

@@ -12,6 +12,7 @@ macro_rules! bundled {
 
 bundled![
     "alert-rules.toml",
+    "claim-check.toml",
     "competing-consumers.toml",
     "contract-testing.toml",
     "contract-too-strict.toml",

@@ -51,6 +51,16 @@ export function fmtMs(ms) {
   return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
 }
 
+/** A size as people read it: `600000` → `"600 KB"`, `262144` → `"256 KiB"`, `180` → `"180 B"`. */
+export function fmtBytes(n) {
+  const whole = (v) => (Number.isInteger(v) ? `${v}` : v.toFixed(1));
+  if (n >= 1048576 && n % 1048576 === 0) return `${n / 1048576} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  if (n >= 1e6) return `${whole(n / 1e6)} MB`;
+  if (n >= 1000) return `${whole(Math.round(n / 100) / 10)} KB`;
+  return `${n} B`;
+}
+
 /** Virtual time as the log shows it: seconds, to the millisecond. */
 export function fmtAt(ms) {
   return (ms / 1000).toFixed(3);

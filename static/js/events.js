@@ -74,6 +74,8 @@ const DROP = {
   failed_after_ack: "processing failed after it was already acked (at-most-once)",
   retries_exhausted: "retries ran out after it was acked",
   retention_exceeded: "the stream deleted it before the group read it",
+  message_cap: "the sandbox had created as many messages as it allows",
+  too_large: "it is bigger than the largest message the channel accepts",
 };
 
 /** Why a message was dead-lettered; `attempts` tells a policy that gave up at once from one that retried. */

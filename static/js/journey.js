@@ -1,6 +1,6 @@
 // One message's whole journey: every event kept for it, every attempt, in virtual-time order, with the
 // messages it caused and the one that caused it.
-import { h, replace, fmtAt, fmtMs, shortId } from "./dom.js";
+import { h, replace, fmtAt, fmtBytes, fmtMs, shortId } from "./dom.js";
 import { classOf, describe, isProblem, lastFailure, plural, Names } from "./events.js";
 import { KEEP_FIRST } from "./state.js";
 
@@ -31,8 +31,8 @@ export class Journey {
       h("span", { class: "journey__title" }, `${msg.event_type} ${msg.key}`, msg.seq ? ` #${msg.seq}` : ""),
       h("span", { class: "mono", title: "message id" }, msg.id),
       msg.size_bytes
-        ? h("span", { class: "muted small", title: "What the broker stores for it (payload, key, type and envelope); storage is billed by these bytes for as long as they are held." },
-          msg.size_bytes >= 1000 ? `${(msg.size_bytes / 1000).toFixed(1)} KB` : `${msg.size_bytes} B`)
+        ? h("span", { class: "muted small", title: "What the broker stores, and bills while it holds it" },
+          fmtBytes(msg.size_bytes))
         : null,
       msg.correlation_id
         ? h("button", { type: "button", class: "linkish small", onclick: () => this.onCorrelation(msg.correlation_id) },
@@ -84,6 +84,7 @@ function outcomeOf(msg, now, names) {
     return ["lost", `Lost for ${lostFor.join(", ")} at ${fmtAt(msg.events.find((e) => e.type === "dropped").at)} s${doneBy.length ? `; processed by ${doneBy.join(", ")}` : ""}.`];
   }
   if (moved?.type === "dropped") return ["lost", `Lost at ${fmtAt(moved.at)} s. Nobody will process it.`];
+  if (last(["publish_failed", "enqueued", "appended"])?.type === "publish_failed") return ["lost", "It never reached the broker."];
   if (moved?.type === "retry_scheduled" && moved.due_at > now) return ["retry", `Waiting for attempt ${moved.next_attempt}, due in ${fmtMs(moved.due_at - now)}.`];
   const stale = last(["stale_overwrite", "out_of_order"]);
   if (stale) return ["order", `Applied out of order by ${names.consumer(stale.consumer)}.`];

@@ -1,7 +1,7 @@
 // The system as an SVG: producers → channels → (subscriptions) → consumers, laid out in pixel units of the
 // element's own size so text stays legible on a projector. `build` draws the static parts once per
 // snapshot or resize; `update` changes numbers, bars, instances and cursors in place on every frame.
-import { s } from "./dom.js";
+import { fmtBytes, s } from "./dom.js";
 import { fitText, fitFirst, fitSpans } from "./fit.js";
 import { ALERT_METRIC } from "./events.js";
 
@@ -253,6 +253,14 @@ export class TopologyView {
   producerNode(p, x, y, w, h, refs) {
     const sub = s("text", { class: "node__sub", x: x + 10, y: y + 35 }, p.event_type);
     const title = s("title", {}, `producer ${p.name}`);
+    // What each event carries besides its fields: the attachment itself, or a claim check for it.
+    if (p.attachment_bytes) {
+      const size = fmtBytes(p.attachment_bytes);
+      const [text, why] = p.claim_check
+        ? ["claim check", `${size} in a blob store, fetched by who needs it`]
+        : [`+${size} inline`, "Stored for every copy the broker holds"];
+      refs.notes.push(s("text", { class: "node__registry", x: x + 4, y: y + h + 14 }, text, s("title", {}, why)));
+    }
     const g = s("g", { class: "node node--producer" },
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
       s("text", { class: "node__title", x: x + 10, y: y + 18, "data-fit": w - 20 }, p.name),
@@ -269,10 +277,11 @@ export class TopologyView {
         s("path", { class: "node__box", d: `M${x + r},${y} H${x + w - r} L${x + w},${y + r} L${x + w - r},${y + h} H${x + r} L${x},${y + r} Z` }),
         s("text", { class: "node__kind", x: x + w / 2, y: y + 17, "text-anchor": "middle" }, "topic"),
         s("text", { class: "node__title", x: x + w / 2, y: y + 36, "text-anchor": "middle", "data-fit": w - h }, ch.name),
-        ch.registry ? s("title", {}, registryTitle(ch)) : null);
+        ch.registry || ch.max_message_bytes ? s("title", {}, channelTitle(ch)) : null);
       // A schema registry: its mode under the topic, where the edges leave room; drawn with the edges'
       // labels, since it is outside the node's border.
-      if (ch.registry) refs.notes.push(s("text", { class: "node__registry", x: x + w / 2, y: y + h + 16, "text-anchor": "middle" }, `registry: ${registryMode(ch.registry)}`, s("title", {}, registryTitle(ch))));
+      const notes = [ch.registry ? `registry: ${registryMode(ch.registry)}` : null, ch.max_message_bytes ? `max ${fmtBytes(ch.max_message_bytes)}` : null].filter(Boolean);
+      if (notes.length) refs.notes.push(s("text", { class: "node__registry", x: x + w / 2, y: y + h + 16, "text-anchor": "middle" }, notes.join(" · "), s("title", {}, channelTitle(ch))));
       return g;
     }
     // Without room, a queue drops its "queue" label (its depth bar says it) for its dead-letter queue.
@@ -282,7 +291,7 @@ export class TopologyView {
     g.append(
       s("rect", { class: "node__box", x, y, width: w, height: h, rx: 8 }),
       labelled ? s("text", { class: "node__kind", x: x + 10, y: y + 15 }, ch.kind) : null,
-      ch.registry ? s("title", {}, registryTitle(ch)) : null,
+      ch.registry || ch.max_message_bytes ? s("title", {}, channelTitle(ch)) : null,
       s("text", { class: "node__title", x: titleX, y: y + 16, "data-fit": x + w - 8 - titleX - (inlineDlq ? INLINE_DLQ_W + 4 : 0) }, ch.name));
     if (ch.kind === "queue") {
       for (const q of ch.queues) this.depthBar(g, q, x + 10, y + 26, w - 20, refs);
@@ -644,6 +653,12 @@ export function designTags(d, fields = new Set()) {
 /** A schema registry's mode as Confluent writes it: BACKWARD, FULL_TRANSITIVE, … */
 function registryMode(mode) {
   return mode.toUpperCase();
+}
+
+/** What a channel's tooltip says of its registry and its size limit. */
+function channelTitle(ch) {
+  const limit = ch.max_message_bytes ? `${ch.name} refuses any message over ${fmtBytes(ch.max_message_bytes)}` : null;
+  return [ch.registry ? registryTitle(ch) : null, limit].filter(Boolean).join(". ");
 }
 
 function registryTitle(ch) {

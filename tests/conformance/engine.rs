@@ -320,3 +320,25 @@ pub(crate) fn topic_routing(patterns: &[&str], keys: &[&str]) -> Vec<Vec<String>
         })
         .collect()
 }
+
+/// A channel that accepts at most `limit` bytes, and one message of each size in `sizes` (bytes
+/// of attachment, the rest of the message being small): which were accepted (true) or refused as
+/// too large (false), in order.
+pub(crate) fn size_limit(limit: u32, sizes: &[u32]) -> Vec<bool> {
+    sizes
+        .iter()
+        .map(|&size| {
+            let scenario = format!(
+                "[[channels]]\nname = \"work\"\nkind = \"queue\"\nmax_message_bytes = {limit}\n\
+                 [[producers]]\nname = \"p\"\nchannel = \"work\"\nevent_type = \"Blob\"\n\
+                 rate_per_sec = 10\ncount = 1\nattachment_bytes = {size}\n"
+            );
+            let trace = run(&scenario, &[], 1_000);
+            let refused = of_type(&trace, "publish_failed")
+                .iter()
+                .any(|e| e["reason"] == "too_large");
+            assert_eq!(of_type(&trace, "enqueued").len(), usize::from(!refused));
+            !refused
+        })
+        .collect()
+}

@@ -98,6 +98,7 @@ pub(crate) async fn nats(server: &Nats) -> usize {
                 "storage",
                 "max_msgs",
                 "max_age",
+                "max_msg_size",
             ] {
                 assert_eq!(info[key], config[key], "{exercise}: stream {key}");
             }

@@ -14,6 +14,7 @@ mod process;
 mod rabbitmq;
 mod rabbitmq_scenarios;
 mod report;
+mod size_limits;
 
 use report::Row;
 
@@ -175,6 +176,25 @@ fn rabbitmq_behaves_as_the_engine_says() {
             verdict: "same",
         });
 
+        let limit = rabbitmq::MAX_MESSAGE_SIZE;
+        let sizes = [limit as usize - 4_096, limit as usize + 4_096];
+        let real = size_limits::rabbitmq(&broker, &sizes).await;
+        let simulated = engine::size_limit(limit, &[limit - 4_096, limit + 4_096]);
+        assert_eq!(real.accepted, [true, false]);
+        assert!(real.refusal.contains("larger than configured max size"), "{}", real.refusal);
+        assert_eq!(simulated, real.accepted);
+        rows.push(Row {
+            scenario: "max message size 64 KiB: a body 4 KiB under it, then one 4 KiB over it",
+            broker: format!(
+                "max_message_size {limit}: accepted {:?}; the refused publish: {}",
+                real.accepted, real.refusal
+            ),
+            engine: format!(
+                "max_message_bytes {limit}: accepted {simulated:?}; publish_failed, reason too_large"
+            ),
+            verdict: "same; RabbitMQ also closes the publisher's channel",
+        });
+
         let imported = exports::rabbitmq(&broker).await;
         println!("{imported} exports imported into RabbitMQ and read back");
 
@@ -318,6 +338,24 @@ fn nats_jetstream_behaves_as_the_engine_says() {
             broker: format!("{real:?}"),
             engine: format!("{simulated:?}"),
             verdict: "same",
+        });
+
+        let limit = nats::MAX_PAYLOAD;
+        let real = size_limits::nats(&server, &[limit as usize - 4_096, limit as usize + 4_096]).await;
+        let simulated = engine::size_limit(limit, &[limit - 4_096, limit + 4_096]);
+        assert_eq!(real.accepted, [true, false]);
+        assert!(real.refusal.contains("exceeded"), "{}", real.refusal);
+        assert_eq!(simulated, real.accepted);
+        rows.push(Row {
+            scenario: "max message size 64 KiB: a body 4 KiB under it, then one 4 KiB over it",
+            broker: format!(
+                "max_payload {limit}: accepted {:?}; the refused publish: {}",
+                real.accepted, real.refusal
+            ),
+            engine: format!(
+                "max_message_bytes {limit}: accepted {simulated:?}; publish_failed, reason too_large"
+            ),
+            verdict: "same; the NATS client refuses it before sending",
         });
 
         println!("{}", report::table("NATS JetStream 2.9", &rows));

@@ -8,6 +8,10 @@ use crate::process::{BrokerProcess, READY_TIMEOUT, TempDir, eventually, free_por
 
 const SERVER: &str = "nats-server";
 
+/// The largest message the server accepts (max_payload), set small for the size-limit scenario
+/// and far above what the other scenarios publish.
+pub(crate) const MAX_PAYLOAD: u32 = 65_536;
+
 pub(crate) struct Nats {
     pub(crate) client: async_nats::Client,
     pub(crate) jetstream: jetstream::Context,
@@ -22,6 +26,11 @@ impl Nats {
         let dir = TempDir::new("nats");
         let port = free_port();
         let mut command = Command::new(SERVER);
+        // max_payload has no command-line flag: it goes in a configuration file.
+        let config = dir.path().join("server.conf");
+        std::fs::write(&config, format!("max_payload: {MAX_PAYLOAD}\n"))
+            .map_err(|e| e.to_string())?;
+        command.arg("-c").arg(&config);
         command.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"]);
         command.arg(dir.path().join("store"));
         let mut process = BrokerProcess::spawn(command, dir.path().join("server.log"))?;

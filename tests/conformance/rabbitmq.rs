@@ -22,6 +22,10 @@ const EPMD: &str = "epmd";
 /// (consumer_timeout); short, so that the ack-deadline scenario can watch it happen.
 pub(crate) const CONSUMER_TIMEOUT_MS: u64 = 1_000;
 
+/// The largest message the node accepts (max_message_size), small enough for the size-limit
+/// scenario to pass it with a few kilobytes and far above what the other scenarios publish.
+pub(crate) const MAX_MESSAGE_SIZE: u32 = 65_536;
+
 /// How often each channel checks its deliveries against consumer_timeout. The node's default
 /// is a minute; RabbitMQ's own consumer-timeout tests shorten it the same way.
 const CHANNEL_TICK_INTERVAL_MS: u64 = 200;
@@ -59,7 +63,8 @@ impl RabbitMq {
                 "listeners.tcp.default = 127.0.0.1:{amqp_port}\n\
                  management.tcp.ip = 127.0.0.1\n\
                  management.tcp.port = {http_port}\n\
-                 consumer_timeout = {CONSUMER_TIMEOUT_MS}\n"
+                 consumer_timeout = {CONSUMER_TIMEOUT_MS}\n\
+                 max_message_size = {MAX_MESSAGE_SIZE}\n"
             ),
         )
         .map_err(|e| e.to_string())?;

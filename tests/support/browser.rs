@@ -144,6 +144,28 @@ impl Drop for Browser {
     }
 }
 
+/// Chooses the playground's speed (`"4"` for 4×).
+pub(crate) async fn set_speed(client: &Client, speed: &str) {
+    client
+        .find(Locator::Css("#speed"))
+        .await
+        .expect("speed select")
+        .select_by_value(speed)
+        .await
+        .expect("choose a speed");
+}
+
+/// Plays the run if it is paused; a run rebuilt by a Design change keeps the pause it had.
+pub(crate) async fn play(client: &Client) {
+    client
+        .execute(
+            "document.querySelector('#btn-play').textContent === 'Play' && document.querySelector('#btn-play').click();",
+            vec![],
+        )
+        .await
+        .expect("play");
+}
+
 /// Opens an exercise and loads a run file that replays it to its end, paused.
 pub(crate) async fn open_at_end(
     client: &Client,

@@ -117,6 +117,7 @@ fn stream(channel: &ChannelSpec, name: &str, notes: &mut Vec<String>) -> Value {
         "max_msgs": max_msgs,
         "max_bytes": -1,
         "max_age": channel.ttl_ms.map_or(0, nanos),
+        "max_msg_size": channel.max_message_bytes.map_or(-1, i64::from),
         "max_consumers": -1,
         "discard": "old",
         "num_replicas": 1,
