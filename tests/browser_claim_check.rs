@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, play, screenshot, set_speed, tools, wait_until};
+use support::{Browser, click, pause, play, screenshot, set_speed, tools, wait_until};
 
 /// The text of every note drawn beside the nodes (registry modes, size limits, attachments).
 const NOTES: &str = "[...document.querySelectorAll('#topology .node__registry')].map(n => n.firstChild.textContent).join(' | ')";
@@ -63,13 +63,7 @@ async fn photos_too_big_for_the_topic_are_refused_and_a_claim_check_gets_them_th
             .ends_with("it is bigger than the largest message the channel accepts"),
         "{line}"
     );
-    client
-        .execute(
-            "document.querySelector('#btn-play').textContent === 'Pause' && document.querySelector('#btn-play').click();",
-            vec![],
-        )
-        .await
-        .expect("pause");
+    pause(client).await;
     let row = "#log li:has(.tag--lost) .log__msg";
     wait_until(
         client,

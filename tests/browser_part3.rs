@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, screenshot, tools, wait_until};
+use support::{Browser, click, pause, screenshot, tools, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contract_the_learner_tightens_turns_the_pipeline_red_on_the_breaking_release() {
@@ -96,13 +96,7 @@ async fn a_contract_the_learner_tightens_turns_the_pipeline_red_on_the_breaking_
         .await
         .expect("the producer's line");
     assert_eq!(sub, "BUILD RED");
-    client
-        .execute(
-            "document.querySelector('#btn-play').textContent === 'Pause' && document.querySelector('#btn-play').click();",
-            vec![],
-        )
-        .await
-        .expect("pause");
+    pause(client).await;
     screenshot(client, "contracts-build-red").await;
     click(client, "#btn-play").await;
 
@@ -175,9 +169,9 @@ async fn a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_
         .find(Locator::Css("#speed"))
         .await
         .expect("speed")
-        .select_by_value("16")
+        .select_by_value("4")
         .await
-        .expect("16×");
+        .expect("4×");
     click(client, "#btn-start").await;
     let line = wait_until(
         client,
@@ -191,6 +185,9 @@ async fn a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_
         ),
         "{line}"
     );
+    // Paused before the Design changes, so that the run is neither finished nor moving while they
+    // are made: the rebuilt run starts paused at 0 s.
+    pause(client).await;
     screenshot(client, "registry-refused").await;
 
     // A live knob, then a restart knob: the rebuilt run applies the live choice at 0 s, and the
@@ -301,13 +298,7 @@ async fn an_alert_rule_the_learner_sets_fires_on_the_consumer_the_log_and_the_ti
         "document.querySelector('.node--consumer.node--alerting')?.textContent.includes('ALERT FIRING')",
     )
     .await;
-    client
-        .execute(
-            "document.querySelector('#btn-play').textContent === 'Pause' && document.querySelector('#btn-play').click();",
-            vec![],
-        )
-        .await
-        .expect("pause");
+    pause(client).await;
     screenshot(client, "alert-firing").await;
     click(client, "#btn-play").await;
     wait_until(

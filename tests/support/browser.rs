@@ -155,6 +155,17 @@ pub(crate) async fn set_speed(client: &Client, speed: &str) {
         .expect("choose a speed");
 }
 
+/// Pauses the run if it is playing.
+pub(crate) async fn pause(client: &Client) {
+    client
+        .execute(
+            "document.querySelector('#btn-play').textContent === 'Pause' && document.querySelector('#btn-play').click();",
+            vec![],
+        )
+        .await
+        .expect("pause");
+}
+
 /// Plays the run if it is paused; a run rebuilt by a Design change keeps the pause it had.
 pub(crate) async fn play(client: &Client) {
     client
