@@ -91,8 +91,23 @@ async fn photos_too_big_for_the_topic_are_refused_and_a_claim_check_gets_them_th
     assert_eq!(outcome, "It never reached the broker.");
     screenshot(client, "claim-check-refused").await;
 
-    // The design: the photos in a blob store, two assessment instances.
+    // The design: the photos in a blob store, two assessment instances. Both settings say what real
+    // brokers call them.
     click(client, "#tab-design").await;
+    for (knob, name) in [
+        ("size-limit", "max_message_size"),
+        ("photos", "Extended Client Library"),
+    ] {
+        let note = wait_until(
+            client,
+            "the brokers' names for the setting",
+            &format!(
+                "document.querySelector(\"[data-knob='{knob}'] .knob__brokers\")?.textContent"
+            ),
+        )
+        .await;
+        assert!(note.as_str().unwrap_or_default().contains(name), "{note}");
+    }
     click(
         client,
         "input[data-knob='photos'][value='claim-check'] + span",

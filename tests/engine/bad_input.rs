@@ -80,6 +80,22 @@ fn invalid_scenarios_name_the_field_and_the_reason() {
             "consumers[0].design.retry",
             "max_ms",
         ),
+        (
+            BASE.replace(
+                "rate_per_sec = 10",
+                "rate_per_sec = 10\nattachment_bytes = 20000000",
+            ),
+            "producers[0].attachment_bytes",
+            "at most 16777216 (16 MiB",
+        ),
+        (
+            BASE.replace(
+                "kind = \"queue\"",
+                "kind = \"queue\"\nmax_message_bytes = 50",
+            ),
+            "channels[0].max_message_bytes",
+            "at least 100: every message weighs its envelope",
+        ),
     ];
     for (text, field, reason) in cases {
         let message = refused(&text);
