@@ -14,7 +14,8 @@
 //! - `channel`: routing a publish; `queue`: queues, topic subscriptions, acks, deadlines,
 //!   retries and dead letters; `stream`: partitioned logs and consumer groups.
 //! - `producer`: scheduled, dual-write, outbox and request-reply publishing.
-//! - `consumer`: instances and one message's way from arrival to ack; `business`: effects,
+//! - `consumer`: instances and one message's way from arrival to ack; `instances`: crashes,
+//!   restarts and scaling; `follow_ups`: the events and replies a consumer publishes in turn; `business`: effects,
 //!   idempotency, ordering and the anomalies they cause; `dedup`: the idempotency store and its expiry.
 //! - `network`: latency, jitter, loss, duplication and cuts per service link.
 //! - `commands`: faults and console actions; `observe`: topology, metrics, report;
@@ -35,7 +36,9 @@ mod consumer;
 mod dedup;
 pub mod design;
 mod error;
+mod follow_ups;
 pub mod ids;
+mod instances;
 pub mod message;
 mod network;
 mod observe;
