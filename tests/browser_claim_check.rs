@@ -133,6 +133,15 @@ async fn photos_too_big_for_the_topic_are_refused_and_a_claim_check_gets_them_th
         "document.querySelector(\".design-diff li[data-knob='assessment-instances']\")?.textContent.includes('1 instance → 2 instances')",
     )
     .await;
+    // At 1280×720 the slider's value and its ends fit the Design panel: nothing is cut off at its edge.
+    let fits = client
+        .execute(
+            "const p = document.querySelector('#knob-assessment-instances').closest('.tabpanel'); return p.scrollWidth <= p.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("the Design panel's width");
+    assert_eq!(fits, true, "the Design panel overflows sideways");
     let notes = wait_until(
         client,
         "the claim check on the producer",
