@@ -100,10 +100,6 @@ impl Payload {
             value,
         }
     }
-
-    pub fn value(&self) -> &serde_json::Value {
-        &self.value
-    }
 }
 
 impl std::ops::Deref for Payload {
@@ -142,7 +138,7 @@ impl Attachment {
 }
 
 /// The size of `payload` as compact JSON, counted without building the text.
-pub fn payload_bytes(payload: &serde_json::Value) -> u32 {
+fn payload_bytes(payload: &serde_json::Value) -> u32 {
     struct Counter(usize);
     impl std::io::Write for Counter {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {

@@ -183,7 +183,7 @@ impl World {
         let payload = release
             .payload
             .clone()
-            .unwrap_or_else(|| state.payload.value().clone());
+            .unwrap_or_else(|| serde_json::Value::clone(&state.payload));
         let mut problems: Vec<Arc<str>> = self
             .contracts
             .iter()
