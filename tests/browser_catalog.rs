@@ -6,17 +6,12 @@
 //! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
 //! time. Screenshots go to `target/screenshots/catalog-*.png`. Where Chromium or ChromeDriver is missing
 //! the test says so loudly on stderr and passes.
-use eda_playground::config::Config;
-use eda_playground::exercise::Catalog;
-use eda_playground::serve::serve;
-use eda_playground::web::AppState;
 use fantoccini::Client;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, screenshot, tools, wait_until};
+use support::{Browser, click, screenshot, serve_bundled, tools, wait_until};
 
 /// Opens `exercise`, starts its run, and shows the catalog tab once a few messages have been published.
 async fn open_catalog(client: &Client, base: &str, exercise: &str) {
@@ -62,12 +57,7 @@ async fn the_catalog_lists_each_event_its_schema_and_live_examples() {
     let Some(tools) = tools("the_catalog_lists_each_event_its_schema_and_live_examples") else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(serve(
-        listener,
-        AppState::with_catalog(Config::default(), Catalog::bundled()),
-    ));
+    let addr = serve_bundled().await;
     let base = format!("http://{addr}");
     let browser = Browser::start(&tools, "catalog").await;
     let client = &browser.client;

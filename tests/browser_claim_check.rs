@@ -7,17 +7,14 @@
 //! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
 //! time. Screenshots go to `target/screenshots/claim-check-*.png`. Where Chromium or ChromeDriver is
 //! missing the test says so loudly on stderr and passes.
-use eda_playground::config::Config;
-use eda_playground::exercise::Catalog;
-use eda_playground::serve::serve;
-use eda_playground::web::AppState;
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, pause, play, screenshot, set_speed, tools, wait_until};
+use support::{
+    Browser, click, pause, play, screenshot, serve_bundled, set_speed, tools, wait_until,
+};
 
 /// The text of every note drawn beside the nodes (registry modes, size limits, attachments).
 const NOTES: &str = "[...document.querySelectorAll('#topology .node__registry')].map(n => n.firstChild.textContent).join(' | ')";
@@ -29,12 +26,7 @@ async fn photos_too_big_for_the_topic_are_refused_and_a_claim_check_gets_them_th
     else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(serve(
-        listener,
-        AppState::with_catalog(Config::default(), Catalog::bundled()),
-    ));
+    let addr = serve_bundled().await;
     let browser = Browser::start(&tools, "claim-check").await;
     let client = &browser.client;
     client

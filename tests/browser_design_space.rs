@@ -5,29 +5,19 @@
 //! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
 //! time. Screenshots go to `target/screenshots/design-space-*.png`. Where Chromium or ChromeDriver is
 //! missing the test says so loudly on stderr and passes.
-use eda_playground::config::Config;
-use eda_playground::exercise::Catalog;
-use eda_playground::serve::serve;
-use eda_playground::web::AppState;
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, screenshot, tools, wait_until};
+use support::{Browser, click, screenshot, serve_bundled, tools, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_range_knob_sizes_the_design_and_the_bill_follows() {
     let Some(tools) = tools("a_range_knob_sizes_the_design_and_the_bill_follows") else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(serve(
-        listener,
-        AppState::with_catalog(Config::default(), Catalog::bundled()),
-    ));
+    let addr = serve_bundled().await;
     let browser = Browser::start(&tools, "design-space").await;
     let client = &browser.client;
     client
@@ -152,12 +142,7 @@ async fn a_filter_is_drawn_on_its_edge_and_explains_what_it_kept_out() {
     let Some(tools) = tools("a_filter_is_drawn_on_its_edge_and_explains_what_it_kept_out") else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(serve(
-        listener,
-        AppState::with_catalog(Config::default(), Catalog::bundled()),
-    ));
+    let addr = serve_bundled().await;
     let browser = Browser::start(&tools, "design-space-filters").await;
     let client = &browser.client;
     client

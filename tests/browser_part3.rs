@@ -10,16 +10,11 @@
 //! The server binds `127.0.0.1:0`; every wait polls the DOM with a deadline and never sleeps a fixed
 //! time. Screenshots go to `target/screenshots/contracts-*.png`, `registry-*.png` and `alert-*.png`. Where Chromium or ChromeDriver is
 //! missing the test says so loudly on stderr and passes.
-use eda_playground::config::Config;
-use eda_playground::exercise::Catalog;
-use eda_playground::serve::serve;
-use eda_playground::web::AppState;
 use fantoccini::Locator;
-use tokio::net::TcpListener;
 
 #[path = "support/browser.rs"]
 mod support;
-use support::{Browser, click, pause, screenshot, tools, wait_until};
+use support::{Browser, click, pause, screenshot, serve_bundled, tools, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contract_the_learner_tightens_turns_the_pipeline_red_on_the_breaking_release() {
@@ -28,12 +23,7 @@ async fn a_contract_the_learner_tightens_turns_the_pipeline_red_on_the_breaking_
     else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(serve(
-        listener,
-        AppState::with_catalog(Config::default(), Catalog::bundled()),
-    ));
+    let addr = serve_bundled().await;
     let browser = Browser::start(&tools, "contracts").await;
     let client = &browser.client;
     client
@@ -146,12 +136,7 @@ async fn a_schema_registry_shows_its_mode_and_refuses_a_breaking_version_in_the_
     else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(serve(
-        listener,
-        AppState::with_catalog(Config::default(), Catalog::bundled()),
-    ));
+    let addr = serve_bundled().await;
     let browser = Browser::start(&tools, "registry").await;
     let client = &browser.client;
     client
@@ -221,12 +206,7 @@ async fn an_alert_rule_the_learner_sets_fires_on_the_consumer_the_log_and_the_ti
     else {
         return;
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(serve(
-        listener,
-        AppState::with_catalog(Config::default(), Catalog::bundled()),
-    ));
+    let addr = serve_bundled().await;
     let browser = Browser::start(&tools, "alert").await;
     let client = &browser.client;
     client

@@ -144,6 +144,22 @@ impl Drop for Browser {
     }
 }
 
+/// Serves the playground with the bundled exercises on a free loopback port, for the test's life.
+pub(crate) async fn serve_bundled() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(eda_playground::serve::serve(
+        listener,
+        eda_playground::web::AppState::with_catalog(
+            eda_playground::config::Config::default(),
+            eda_playground::exercise::Catalog::bundled(),
+        ),
+    ));
+    addr
+}
+
 /// Chooses the playground's speed (`"4"` for 4×).
 pub(crate) async fn set_speed(client: &Client, speed: &str) {
     client
